@@ -1,0 +1,78 @@
+// Configuration from environment variables, validated once at start-up.
+// Every reader collects its problem instead of throwing, so a bad deployment sees all of them at once.
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export class EnvReader {
+  private readonly problems: string[] = [];
+  constructor(private readonly env: Env = process.env) {}
+
+  str(name: string, fallback: string, opts: { pattern?: RegExp } = {}): string {
+    const raw = this.env[name];
+    const value = raw === undefined || raw === '' ? fallback : raw;
+    if (opts.pattern && !opts.pattern.test(value)) this.problems.push(`${name}=${JSON.stringify(value)} does not match ${opts.pattern}`);
+    return value;
+  }
+
+  optional(name: string): string | undefined {
+    const raw = this.env[name];
+    return raw === undefined || raw === '' ? undefined : raw;
+  }
+
+  int(name: string, fallback: number, opts: { min?: number; max?: number } = {}): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value)) {
+      this.problems.push(`${name}=${JSON.stringify(raw)} is not an integer`);
+      return fallback;
+    }
+    if (opts.min !== undefined && value < opts.min) this.problems.push(`${name}=${value} is below ${opts.min}`);
+    if (opts.max !== undefined && value > opts.max) this.problems.push(`${name}=${value} is above ${opts.max}`);
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name]?.toLowerCase();
+    if (raw === undefined || raw === '') return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    this.problems.push(`${name}=${JSON.stringify(raw)} is not a boolean`);
+    return fallback;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+
+  /** Throws one ConfigError naming every problem found so far. */
+  done(): void {
+    if (this.problems.length > 0) throw new ConfigError(this.problems);
+  }
+}
+
+export const LOG_LEVELS = /^(fatal|error|warn|info|debug|trace|silent)$/;
+
+/** Settings every process shares: where the infrastructure is and how to log. */
+export function readCommonConfig(env: EnvReader) {
+  return {
+    logLevel: env.str('LOG_LEVEL', 'info', { pattern: LOG_LEVELS }),
+    kafkaBrokers: env.list('KAFKA_BROKERS', ['127.0.0.1:9092']),
+    redisUrl: env.str('REDIS_URL', 'redis://127.0.0.1:6379'),
+    host: env.str('HOST', '127.0.0.1'),
+    topicPartitions: env.int('TOPIC_PARTITIONS', 6, { min: 1, max: 1000 }),
+  };
+}
+
+export function databaseUrl(env: EnvReader, database: string): string {
+  const envName = `${database.toUpperCase()}_DATABASE_URL`;
+  return env.str('DATABASE_URL', env.str(envName, `postgresql://postgres@127.0.0.1:5432/${database}`));
+}

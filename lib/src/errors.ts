@@ -1,0 +1,37 @@
+// One base error for the whole system. `status` maps it to HTTP; `canRetry` tells retry code
+// whether trying again may help, so no caller ever parses an error message.
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly canRetry: boolean;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: string, message: string, opts: { status?: number; canRetry?: boolean; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = opts.status ?? 500;
+    this.canRetry = opts.canRetry ?? false;
+    this.details = opts.details;
+  }
+}
+
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`, { status: 404 });
+export const conflict = (code: string, message: string, details?: Record<string, unknown>) => new AppError(code, message, { status: 409, details });
+export const invalid = (message: string, details?: Record<string, unknown>) => new AppError('invalid', message, { status: 400, details });
+
+/** Postgres / driver failures that a retry can fix: lost connections, serialization and lock failures. */
+const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
+const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+
+export function isTransient(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof AppError) return e.canRetry;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_NODE_CODES.has(code))) return true;
+    const message = String((e as { message?: unknown }).message ?? '');
+    // Prisma's adapter wraps driver errors; these texts are the driver's own for a dropped connection.
+    if (/Connection terminated|terminating connection|Client has encountered a connection error|connection is closed|Can't reach database/i.test(message)) return true;
+  }
+  return false;
+}
