@@ -1,0 +1,54 @@
+import { uuidv7 } from 'uuidv7';
+
+/** What travels as the Kafka message value (JSON). Consumers dedupe on `id`. */
+export interface EventEnvelope<Type extends string = string, Payload = unknown> {
+  id: string;
+  type: Type;
+  aggregateType: string;
+  aggregateId: string;
+  occurredAt: string;
+  correlationId: string;
+  causationId: string | null;
+  version: number;
+  payload: Payload;
+}
+
+/** A domain event as `decide` returns it: what happened, without transport details. */
+export interface DomainEvent<Type extends string = string, Payload = unknown> {
+  type: Type;
+  payload: Payload;
+}
+
+export const ENVELOPE_VERSION = 1;
+
+export const newEventId = (): string => uuidv7();
+
+/**
+ * Wraps a domain event for the outbox. The aggregate is the order for every event of an order's
+ * life, so the Kafka key (aggregateId) keeps them in order on one partition.
+ */
+export function envelope<T extends string, P>(
+  event: DomainEvent<T, P>,
+  meta: { aggregateType: string; aggregateId: string; correlationId?: string; causationId?: string | null; now?: Date },
+): EventEnvelope<T, P> {
+  return {
+    id: newEventId(),
+    type: event.type,
+    aggregateType: meta.aggregateType,
+    aggregateId: meta.aggregateId,
+    occurredAt: (meta.now ?? new Date()).toISOString(),
+    correlationId: meta.correlationId ?? meta.aggregateId,
+    causationId: meta.causationId ?? null,
+    version: ENVELOPE_VERSION,
+    payload: event.payload,
+  };
+}
+
+/** Kafka header names set by the relay. */
+export const HEADERS = {
+  eventId: 'event-id',
+  eventType: 'event-type',
+  correlationId: 'correlation-id',
+  source: 'source',
+  lsn: 'lsn',
+} as const;

@@ -1,0 +1,87 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.ts';
+import { prom } from './metrics.ts';
+import { errorHandler, sendProblem } from './problem.ts';
+
+export type ReadinessCheck = () => Promise<void>;
+
+export interface AppOptions {
+  service: string;
+  logger: Logger;
+  registry: Registry;
+  /** Named dependencies; /readyz is 200 only when every check resolves in time. */
+  readiness?: Record<string, ReadinessCheck>;
+  bodyLimit?: number;
+}
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+/** Fastify with problem+json errors, request metrics, /healthz, /readyz and /metrics. */
+export function createApp(options: AppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    requestIdHeader: 'x-correlation-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, 404, 'not_found', `no route for ${request.method} ${request.url}`));
+
+  const duration = new prom.Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [options.registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (route !== '/metrics' && route !== '/healthz' && route !== '/readyz') {
+      request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    }
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-correlation-id', String(request.id));
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', service: options.service }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const checks = Object.entries(options.readiness ?? {});
+    const results = await Promise.all(
+      checks.map(async ([name, check]) => {
+        try {
+          await withTimeout(check(), READINESS_TIMEOUT_MS);
+          return [name, { ok: true }] as const;
+        } catch (error) {
+          return [name, { ok: false, error: (error as Error).message }] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, r]) => r.ok);
+    return reply.code(ready ? 200 : 503).send({ ready, service: options.service, checks: Object.fromEntries(results) });
+  });
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(options.registry.contentType);
+    return options.registry.metrics();
+  });
+
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}

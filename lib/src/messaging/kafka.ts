@@ -1,0 +1,44 @@
+import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+
+// kafkajs' own log lines go through pino so every process logs one JSON format.
+function kafkaLogCreator(logger: Logger) {
+  return () =>
+    ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      const fields = { component: 'kafkajs', ...rest };
+      if (level === logLevel.ERROR) logger.warn(fields, message);
+      else if (level === logLevel.WARN) logger.warn(fields, message);
+      else logger.debug(fields, message);
+    };
+}
+
+export function createKafka(opts: { clientId: string; brokers: string[]; logger: Logger }): Kafka {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(opts.logger),
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
+  });
+}
+
+/** Creates the topics that are missing; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, topics: string[], numPartitions: number): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = topics.filter((t) => !existing.has(t)).map((topic) => ({ topic, numPartitions, replicationFactor: 1 }));
+  if (missing.length === 0) return;
+  try {
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } catch (error) {
+    // Another process may have created them between list and create.
+    if (!String((error as Error).message).includes('already exists')) throw error;
+  }
+}
+
+/** Topic naming: each service publishes on `<aggregateType>.events`; dead letters on `<topic>.dlq`. */
+export const topicFor = (aggregateType: string) => `${aggregateType}.events`;
+export const dlqFor = (topic: string) => `${topic}.dlq`;

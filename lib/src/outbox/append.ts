@@ -1,0 +1,44 @@
+import { AppError } from '../errors.ts';
+import type { SqlTransaction } from '../db/prisma.ts';
+import type { EventEnvelope } from '../events/envelope.ts';
+
+/**
+ * Appends events to the outbox inside the caller's transaction, so the events exist if and only
+ * if the state change commits. The relay reads these inserts from the WAL.
+ *
+ * Refuses a non-transactional client: an outbox row written outside the state change's
+ * transaction is exactly the dual write this pattern exists to prevent.
+ */
+export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope | EventEnvelope[]): Promise<void> {
+  assertTransaction(tx);
+  const list = Array.isArray(events) ? events : [events];
+  if (list.length === 0) return;
+  // One statement for the whole batch keeps the per-transaction cost flat.
+  await tx.$executeRawUnsafe(
+    `INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload, headers, created_at)
+     SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.created_at
+       FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, aggregate_type text, aggregate_id text, type text,
+                                               payload jsonb, headers jsonb, created_at timestamptz)`,
+    JSON.stringify(
+      list.map((e) => ({
+        id: e.id,
+        aggregate_type: e.aggregateType,
+        aggregate_id: e.aggregateId,
+        type: e.type,
+        payload: e.payload,
+        headers: { correlationId: e.correlationId, causationId: e.causationId, version: e.version },
+        created_at: e.occurredAt,
+      })),
+    ),
+  );
+}
+
+/**
+ * Prisma's interactive-transaction client has no `$connect`/`$disconnect` (they make no sense
+ * inside a transaction), the root client has them: that is how we tell them apart at run time.
+ */
+export function assertTransaction(tx: unknown): void {
+  if (typeof (tx as { $disconnect?: unknown }).$disconnect === 'function') {
+    throw new AppError('outbox_outside_transaction', 'appendToOutbox needs the transaction client of the state change (prisma.$transaction(async (tx) => ...))');
+  }
+}

@@ -1,0 +1,88 @@
+// Wiring shared by the four HTTP services: config, logger, database, Redis, Kafka, HTTP app,
+// readiness and graceful shutdown. A service's main.ts supplies only what is its own.
+import type { FastifyInstance } from 'fastify';
+import type { Kafka } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { EnvReader, readCommonConfig } from './config.ts';
+import { createPrisma } from './db/prisma.ts';
+import { serviceDatabaseUrl, type ServiceDatabase } from './db/databases.ts';
+import { createApp } from './http/app.ts';
+import { createRegistry } from './http/metrics.ts';
+import { onShutdown, type Closer } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createKafka } from './messaging/kafka.ts';
+import { createRedis } from './redis.ts';
+
+interface PrismaLike {
+  $queryRawUnsafe(query: string): Promise<unknown>;
+  $disconnect(): Promise<void>;
+}
+
+export interface ServiceContext<P> {
+  name: string;
+  env: EnvReader;
+  common: ReturnType<typeof readCommonConfig>;
+  logger: Logger;
+  prisma: P;
+  redis: Redis;
+  kafka: Kafka;
+  registry: Registry;
+  app: FastifyInstance;
+  /** Register something to close on shutdown (closed in reverse order). */
+  onClose(closer: Closer): void;
+}
+
+export interface ServiceDefinition<P extends PrismaLike> {
+  name: string;
+  defaultPort: number;
+  database: ServiceDatabase;
+  PrismaClient: new (options: { adapter: never }) => P;
+  /** Registers routes and consumers; reads its own settings with a fresh EnvReader. */
+  setup(ctx: ServiceContext<P>): Promise<void> | void;
+}
+
+export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>): Promise<ServiceContext<P>> {
+  const env = new EnvReader();
+  const common = readCommonConfig(env);
+  const port = env.int('PORT', def.defaultPort, { min: 0, max: 65535 });
+  const poolSize = env.int('DB_POOL_SIZE', 10, { min: 1, max: 200 });
+  const databaseUrl = serviceDatabaseUrl(def.database, env);
+  env.done();
+
+  const logger = createLogger(def.name, common.logLevel);
+  const closers: Closer[] = [];
+  const prisma = createPrisma(def.PrismaClient as never, { url: databaseUrl, poolSize }) as P;
+  closers.push(() => prisma.$disconnect());
+  const redis = createRedis(common.redisUrl, logger);
+  closers.push(() => redis.quit().catch(() => redis.disconnect()));
+  const kafka = createKafka({ clientId: def.name, brokers: common.kafkaBrokers, logger });
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+  closers.push(() => admin.disconnect());
+  const registry = createRegistry(def.name);
+
+  const app = createApp({
+    service: def.name,
+    logger,
+    registry,
+    readiness: {
+      database: async () => void (await prisma.$queryRawUnsafe('SELECT 1')),
+      redis: async () => void (await redis.ping()),
+      kafka: async () => {
+        adminConnected ??= admin.connect().catch((e) => ((adminConnected = undefined), Promise.reject(e)));
+        await adminConnected;
+        await admin.describeCluster();
+      },
+    },
+  });
+
+  const ctx: ServiceContext<P> = { name: def.name, env, common, logger, prisma, redis, kafka, registry, app, onClose: (c) => closers.push(c) };
+  await def.setup(ctx);
+  closers.push(() => app.close());
+  onShutdown(logger, closers);
+
+  const address = await app.listen({ host: common.host, port });
+  logger.info({ address }, `${def.name} listening`);
+  return ctx;
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// Runs the five processes (four services + relay).
+//   start   foreground, logs prefixed on this terminal, Ctrl-C stops everything
+//   up      background (pid files in .state/run, logs in .state/logs); starts only what is not
+//           running, so it also restarts a process that died; returns once all are ready
+//   down    stops the background processes
+//   status  shows what runs
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const STATE = process.env.SHOP_STATE_DIR ?? join(ROOT, '.state');
+const RUN = join(STATE, 'run');
+const LOGS = join(STATE, 'logs');
+mkdirSync(RUN, { recursive: true });
+mkdirSync(LOGS, { recursive: true });
+
+const HOST = process.env.HOST ?? '127.0.0.1';
+export const PROCESSES = [
+  { name: 'order-service', port: Number(process.env.ORDER_PORT ?? 3001) },
+  { name: 'inventory-service', port: Number(process.env.INVENTORY_PORT ?? 3002) },
+  { name: 'payment-service', port: Number(process.env.PAYMENT_PORT ?? 3003) },
+  { name: 'notification-service', port: Number(process.env.NOTIFICATION_PORT ?? 3004) },
+  { name: 'outbox-relay', port: Number(process.env.RELAY_PORT ?? 3005) },
+];
+
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+const env = (p) => ({ ...process.env, PORT: String(p.port), ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token' });
+const args = (p) => ['--import', TSX, join(ROOT, p.name, 'src', 'main.ts')];
+const pidFile = (p) => join(RUN, `${p.name}.pid`);
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const runningPid = (p) => {
+  if (!existsSync(pidFile(p))) return undefined;
+  const pid = Number(readFileSync(pidFile(p), 'utf8'));
+  return alive(pid) ? pid : undefined;
+};
+
+async function ready(p) {
+  try {
+    const res = await fetch(`http://${HOST}:${p.port}/readyz`, { signal: AbortSignal.timeout(3000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function waitReady(p, pid, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (pid && !alive(pid)) throw new Error(`${p.name} exited while starting; see ${join(LOGS, p.name + '.log')}`);
+    if (await ready(p)) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${p.name} not ready after ${timeoutMs} ms; see ${join(LOGS, p.name + '.log')}`);
+}
+
+function printUrls() {
+  for (const p of PROCESSES) console.log(`  ${p.name.padEnd(22)} http://${HOST}:${p.port}`);
+  if (!process.env.ADMIN_TOKEN) console.log('  ADMIN_TOKEN defaults to "dev-admin-token" for local use (set ADMIN_TOKEN to change it)');
+}
+
+async function up() {
+  const started = [];
+  for (const p of PROCESSES) {
+    if (runningPid(p)) continue;
+    const log = openSync(join(LOGS, `${p.name}.log`), 'a');
+    const child = spawn(process.execPath, args(p), { cwd: ROOT, env: env(p), detached: true, stdio: ['ignore', log, log] });
+    child.unref();
+    writeFileSync(pidFile(p), String(child.pid));
+    started.push([p, child.pid]);
+  }
+  await Promise.all(started.map(([p, pid]) => waitReady(p, pid)));
+  console.log(started.length ? `started ${started.map(([p]) => p.name).join(', ')}` : 'everything was already running');
+  printUrls();
+}
+
+async function down() {
+  for (const p of PROCESSES) {
+    const pid = runningPid(p);
+    if (pid) {
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      console.log(`stopped ${p.name}`);
+    }
+    rmSync(pidFile(p), { force: true });
+  }
+}
+
+async function status() {
+  let allUp = true;
+  for (const p of PROCESSES) {
+    const pid = runningPid(p);
+    const isReady = pid ? await ready(p) : false;
+    allUp &&= isReady;
+    console.log(`${p.name.padEnd(22)} ${pid ? `pid ${pid}` : 'stopped'}${pid ? (isReady ? ', ready' : ', NOT ready') : ''}  http://${HOST}:${p.port}`);
+  }
+  process.exitCode = allUp ? 0 : 1;
+}
+
+async function start() {
+  const children = PROCESSES.map((p) => {
+    const child = spawn(process.execPath, args(p), { cwd: ROOT, env: env(p), stdio: ['ignore', 'pipe', 'pipe'] });
+    const prefix = `${p.name.padEnd(21)}|`;
+    for (const stream of [child.stdout, child.stderr]) {
+      let rest = '';
+      stream.on('data', (chunk) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop();
+        for (const line of lines) console.log(prefix, line);
+      });
+    }
+    child.on('exit', (code, signal) => console.log(prefix, `exited (${signal ?? code})`));
+    return child;
+  });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping...');
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await Promise.all(PROCESSES.map((p, i) => waitReady(p, children[i].pid)));
+  console.log('all processes are ready (Ctrl-C stops them):');
+  printUrls();
+  await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r)))));
+}
+
+const commands = { start, up, down, status };
+const cmd = process.argv[2] ?? 'status';
+if (!commands[cmd]) {
+  console.error(`usage: node scripts/stack.mjs ${Object.keys(commands).join('|')}`);
+  process.exit(2);
+}
+commands[cmd]().catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+// Real child processes for integration tests: each gets a free port and its own log file,
+// and is killed when the test file ends (registered cleanup, like platformatic's helpers).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { REPO_ROOT } from '@shop/lib/db/databases';
+
+const TSX = join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+export const TEST_LOGS = join(REPO_ROOT, 'test-output', 'logs');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningProcess {
+  name: string;
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** SIGKILL, then wait for the exit. */
+  kill(): Promise<void>;
+  /** SIGTERM (graceful), then wait for the exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+const running = new Set<RunningProcess>();
+let cleanupRegistered = false;
+
+export async function startProcess(
+  name: string,
+  opts: { env?: Record<string, string>; waitReady?: boolean; logName?: string } = {},
+): Promise<RunningProcess> {
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    afterAll(async () => {
+      await Promise.all([...running].map((p) => p.kill()));
+    });
+  }
+  const port = opts.env?.PORT ? Number(opts.env.PORT) : await freePort();
+  mkdirSync(TEST_LOGS, { recursive: true });
+  const log = createWriteStream(join(TEST_LOGS, `${opts.logName ?? name}-${port}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, ['--import', TSX, join(REPO_ROOT, name, 'src', 'main.ts')], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', ...opts.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const proc: RunningProcess = {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    child,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+      running.delete(proc);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const code = await exited;
+      running.delete(proc);
+      return code;
+    },
+  };
+  running.add(proc);
+  if (opts.waitReady !== false) await waitFor(async () => (await fetchStatus(`${proc.url}/healthz`)) === 200, { timeoutMs: 30_000, what: `${name} to listen`, abortIf: () => child.exitCode !== null });
+  return proc;
+}
+
+export async function fetchStatus(url: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string; abortIf?: () => boolean } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    if (opts.abortIf?.()) throw new Error(`gave up waiting for ${opts.what ?? 'condition'}: process exited`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+}
