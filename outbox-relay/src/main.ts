@@ -1,8 +1,61 @@
-// Temporary: health endpoints only, until the relay itself lands.
+// Wiring only: one OutboxStream per database, one Kafka producer, HTTP for /lag and /metrics.
+import pg from 'pg';
 import { createApp } from '@shop/lib/http/app';
 import { createRegistry } from '@shop/lib/http/metrics';
+import { onShutdown } from '@shop/lib/lifecycle';
 import { createLogger } from '@shop/lib/logger';
+import { createKafka } from '@shop/lib/messaging/kafka';
+import { readRelayConfig } from './config.ts';
+import { LagMonitor } from './lag.ts';
+import { createRelayMetrics } from './metrics.ts';
+import { KafkaPublisher } from './publish/kafka-publisher.ts';
+import { createRouter } from './publish/routing.ts';
+import { OutboxStream } from './replication/stream.ts';
+import { startRetention } from './retention.ts';
 
-const logger = createLogger('outbox-relay');
-const app = createApp({ service: 'outbox-relay', logger, registry: createRegistry('outbox-relay') });
-await app.listen({ host: process.env.HOST ?? '127.0.0.1', port: Number(process.env.PORT ?? 3005) });
+const config = readRelayConfig();
+const logger = createLogger('outbox-relay', config.logLevel);
+const registry = createRegistry('outbox-relay');
+const metrics = createRelayMetrics(registry);
+const publisher = new KafkaPublisher(createKafka({ clientId: 'outbox-relay', brokers: config.kafkaBrokers, logger }), config.topicPartitions);
+const route = createRouter(config.topicMap);
+const streams = config.sources.map((source) => new OutboxStream(source, config, publisher, route, metrics, logger.child({ database: source.name })));
+const pools = new Map(config.sources.map((s) => [s.name, new pg.Pool({ connectionString: s.connectionString, max: 2 })]));
+for (const pool of pools.values()) pool.on('error', () => undefined);
+const lag = new LagMonitor(streams, pools, metrics);
+
+const app = createApp({
+  service: 'outbox-relay',
+  logger,
+  registry,
+  readiness: {
+    kafka: () => publisher.isReachable(),
+    // Ready when every slot is either streamed by us or by a healthy peer (we are its standby).
+    replication: async () => {
+      const bad = streams.filter((s) => s.state !== 'active' && s.state !== 'standby');
+      if (bad.length > 0) throw new Error(bad.map((s) => `${s.source.name}: ${s.state}${s.lastError ? ` (${s.lastError})` : ''}`).join('; '));
+    },
+  },
+});
+app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.poll() }));
+
+const stopRetention = startRetention(config, streams, pools, metrics, logger);
+onShutdown(logger, [
+  () => publisher.close(),
+  () => Promise.all([...pools.values()].map((p) => p.end())),
+  () => Promise.all(streams.map((s) => s.stop())),
+  () => stopRetention(),
+  () => lag.stop(),
+  () => app.close(),
+]);
+
+await app.listen({ host: config.host, port: config.port });
+lag.start(config.lagPollMs);
+logger.info({ port: config.port, slots: config.sources.map((s) => s.slotName) }, 'outbox-relay listening');
+
+// A slot that is gone or lost its WAL must stop the process loudly, never be skipped.
+await Promise.all(streams.map((s) => s.run())).catch((error: Error) => {
+  logger.fatal({ err: error.message }, 'relay cannot continue');
+  process.stderr.write(`outbox-relay: ${error.message}\n`);
+  process.exit(2);
+});

@@ -46,7 +46,7 @@ describe('Prisma interactive transactions on adapter-pg', () => {
     for (const o of outcomes) {
       if (!o.failing) expect(o.back).toEqual({ id: expect.any(String), customerId: `c-${run}` });
       else if ('retried' in o) expect(o.retried).toEqual({ id: expect.any(String), idempotencyKey: `retry-${run}-${o.i}` });
-      else expect(o.error).toBe('P2002');
+      else expect((o as { error?: string }).error).toBe('P2002');
     }
     // Each successful transaction read back the row it wrote itself, not another one.
     const written = await prisma.order.count({ where: { customerId: `c-${run}` } });

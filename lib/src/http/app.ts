@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
@@ -21,7 +21,7 @@ const READINESS_TIMEOUT_MS = 2_000;
 /** Fastify with problem+json errors, request metrics, /healthz, /readyz and /metrics. */
 export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
-    loggerInstance: options.logger,
+    loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     requestIdHeader: 'x-correlation-id',
     genReqId: () => randomUUID(),
@@ -50,9 +50,9 @@ export function createApp(options: AppOptions): FastifyInstance {
     reply.header('x-correlation-id', String(request.id));
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', service: options.service }));
+  app.get('/healthz', async () => ({ status: 'ok', service: options.service }));
 
-  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/readyz', async (_request, reply) => {
     const checks = Object.entries(options.readiness ?? {});
     const results = await Promise.all(
       checks.map(async ([name, check]) => {
@@ -68,7 +68,7 @@ export function createApp(options: AppOptions): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ ready, service: options.service, checks: Object.fromEntries(results) });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', async (_request, reply) => {
     reply.type(options.registry.contentType);
     return options.registry.metrics();
   });

@@ -1,0 +1,65 @@
+import type { Admin, Kafka, Message, Producer } from 'kafkajs';
+import { ensureTopics } from '@shop/lib/messaging/kafka';
+
+export interface OutboundMessage {
+  topic: string;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * One idempotent producer (acks=-1, one request in flight, as kafkajs needs for correct
+ * sequence numbers). `publish` resolves only when Kafka has acknowledged every message.
+ */
+export class KafkaPublisher {
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly knownTopics = new Set<string>();
+  private connected?: Promise<void>;
+
+  constructor(kafka: Kafka, private readonly partitions: number) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, retry: { retries: 5 } });
+    this.admin = kafka.admin();
+  }
+
+  private connect(): Promise<void> {
+    this.connected ??= Promise.all([this.producer.connect(), this.admin.connect()]).then(
+      () => undefined,
+      (error) => {
+        this.connected = undefined;
+        throw error;
+      },
+    );
+    return this.connected;
+  }
+
+  async publish(messages: OutboundMessage[]): Promise<void> {
+    await this.connect();
+    const byTopic = new Map<string, Message[]>();
+    for (const m of messages) {
+      let list = byTopic.get(m.topic);
+      if (!list) byTopic.set(m.topic, (list = []));
+      list.push({ key: m.key, value: m.value, headers: m.headers });
+    }
+    const fresh = [...byTopic.keys()].filter((t) => !this.knownTopics.has(t));
+    if (fresh.length > 0) {
+      // Explicit creation so new topics get the configured partition count.
+      await ensureTopics(this.admin, fresh, this.partitions);
+      for (const t of fresh) this.knownTopics.add(t);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })),
+    });
+  }
+
+  async isReachable(): Promise<void> {
+    await this.connect();
+    await this.admin.describeCluster();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}
