@@ -29,4 +29,11 @@ export function onShutdown(logger: Logger, closers: Closer[], { graceMs = 10_000
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Test harnesses and supervisors set this so a process never outlives a SIGKILLed parent.
+  if (process.env.EXIT_WITH_PARENT === '1') {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) void stop('parent exited');
+    }, 1_000).unref();
+  }
 }

@@ -52,7 +52,7 @@ export async function startProcess(
   const log = createWriteStream(join(TEST_LOGS, `${opts.logName ?? name}-${port}.log`), { flags: 'a' });
   const child = spawn(process.execPath, ['--import', TSX, join(REPO_ROOT, name, 'src', 'main.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', ...opts.env, PORT: String(port) },
+    env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', EXIT_WITH_PARENT: '1', ...opts.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.pipe(log);
