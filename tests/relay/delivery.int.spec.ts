@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SERVICE_DATABASES } from '@shop/lib/db/databases';
 import { pool } from '../support/infra.ts';
-import { Collector, createTopics } from '../support/kafka.ts';
-import { keysOutOfOrder, writeTransactions, type WrittenRow } from '../support/outbox-writer.ts';
+import { Collector, createTopics, expectAllDelivered } from '../support/kafka.ts';
+import { keysOutOfOrder, writeTransactions } from '../support/outbox-writer.ts';
 import { waitFor } from '../support/processes.ts';
 import { relayHarness, waitActive } from '../support/relay.ts';
 
@@ -11,20 +11,6 @@ const pools = Object.fromEntries(SERVICE_DATABASES.map((db) => [db, pool(db, 2)]
 afterAll(() => Promise.all(Object.values(pools).map((p) => p.end())));
 
 const typeFor = (run: string, db: string) => `${run}_${db}`;
-
-async function expectAllDelivered(collector: Collector, written: WrittenRow[], timeoutMs = 60_000) {
-  const expected = new Set(written.map((w) => w.id));
-  await waitFor(() => {
-    const have = collector.ids();
-    return [...expected].every((id) => have.has(id));
-  }, {
-    timeoutMs,
-    what: `all ${expected.size} ids on Kafka (have ${collector.ids().size})`,
-  });
-  const have = collector.ids();
-  const missing = [...expected].filter((id) => !have.has(id));
-  expect(missing).toEqual([]);
-}
 
 describe('outbox-relay delivery', { timeout: 180_000 }, () => {
   it('delivers 10,000 rows from 100 transactions across the four databases, per key in commit order', async () => {

@@ -12,5 +12,8 @@ export async function infra(command: string): Promise<{ stdout: string; stderr: 
 
 /** A pg pool on a service database, closed by the caller (usually in afterAll). */
 export function pool(db: ServiceDatabase, max = 5): pg.Pool {
-  return new pg.Pool({ connectionString: serviceDatabaseUrl(db), max });
+  const p = new pg.Pool({ connectionString: serviceDatabaseUrl(db), max });
+  // Idle clients die when a test restarts Postgres on purpose; the next query reconnects.
+  p.on('error', () => undefined);
+  return p;
 }

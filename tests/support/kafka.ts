@@ -2,7 +2,8 @@
 // message (duplicates included) in arrival order.
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import { waitFor } from './processes.ts';
 
 export const kafka = new Kafka({ clientId: 'tests', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
 
@@ -69,4 +70,18 @@ export class Collector {
     await this.consumer?.disconnect().catch(() => undefined);
     this.consumer = undefined;
   }
+}
+
+/** Waits until every written id was seen on Kafka, then asserts none is missing. */
+export async function expectAllDelivered(collector: Collector, written: { id: string }[], timeoutMs = 60_000): Promise<void> {
+  const expected = new Set(written.map((w) => w.id));
+  await waitFor(
+    () => {
+      const have = collector.ids();
+      return [...expected].every((id) => have.has(id));
+    },
+    { timeoutMs, what: `all ${expected.size} ids on Kafka (have ${collector.ids().size})` },
+  ).catch(() => undefined);
+  const have = collector.ids();
+  expect([...expected].filter((id) => !have.has(id))).toEqual([]);
 }
