@@ -9,7 +9,18 @@ import type { EventEnvelope } from '../events/envelope.ts';
  * Refuses a non-transactional client: an outbox row written outside the state change's
  * transaction is exactly the dual write this pattern exists to prevent.
  */
-export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope | EventEnvelope[]): Promise<void> {
+export interface AppendOptions {
+  /**
+   * Delete the rows again in the same transaction (Debezium users know this policy): the WAL
+   * still carries the inserts, so the relay publishes them, and the table never grows.
+   * Default: OUTBOX_DELETE_ON_INSERT=true|false (false; the relay prunes by age instead).
+   */
+  deleteAfterInsert?: boolean;
+}
+
+const DELETE_ON_INSERT = process.env.OUTBOX_DELETE_ON_INSERT === 'true';
+
+export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope | EventEnvelope[], options: AppendOptions = {}): Promise<void> {
   assertTransaction(tx);
   const list = Array.isArray(events) ? events : [events];
   if (list.length === 0) return;
@@ -31,6 +42,9 @@ export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope |
       })),
     ),
   );
+  if (options.deleteAfterInsert ?? DELETE_ON_INSERT) {
+    await tx.$executeRawUnsafe('DELETE FROM outbox WHERE id = ANY($1::uuid[])', list.map((e) => e.id));
+  }
 }
 
 /**
