@@ -1,0 +1,16 @@
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** [median, min, max] formatted with `digits` decimals. */
+export function summarize(values: number[], digits = 1): string[] {
+  const s = [...values].sort((a, b) => a - b);
+  const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return [median, s[0]!, s[s.length - 1]!].map((v) => v.toLocaleString('en-US', { maximumFractionDigits: digits }));
+}
+
+/** A Markdown table, ready to paste into BENCHMARKS.md. */
+export function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
