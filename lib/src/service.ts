@@ -37,7 +37,8 @@ export interface ServiceDefinition<P extends PrismaLike> {
   name: string;
   defaultPort: number;
   database: ServiceDatabase;
-  PrismaClient: new (options: { adapter: never }) => P;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each generated client has its own options type
+  PrismaClient: new (options: any) => P;
   /** Registers routes and consumers; reads its own settings with a fresh EnvReader. */
   setup(ctx: ServiceContext<P>): Promise<void> | void;
 }

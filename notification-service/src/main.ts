@@ -1,11 +1,36 @@
-// Wiring only: everything notification-specific is registered in setup.
+// Wiring only: the notifications query route and the order-events consumer.
+import { EnvReader } from '@shop/lib/config';
+import { TOPICS } from '@shop/lib/events/catalog';
+import { readRetryPolicy, runConsumer } from '@shop/lib/messaging/consumer';
 import { runService } from '@shop/lib/service';
-import { PrismaClient } from './generated/prisma/client.ts';
+import { PrismaClient, type Db } from './db/client.ts';
+import { orderEventsHandler } from './handlers/orders.ts';
+import { webhookDelivery } from './handlers/webhook.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 
-await runService({
+await runService<Db>({
   name: 'notification-service',
   defaultPort: 3004,
   database: 'notifications',
   PrismaClient,
-  setup: () => {},
+  setup: async (ctx) => {
+    const env = new EnvReader();
+    const retry = readRetryPolicy(env);
+    const webhookUrl = env.optional('NOTIFY_WEBHOOK_URL');
+    const webhookAttempts = env.int('NOTIFY_WEBHOOK_ATTEMPTS', 5, { min: 1, max: 100 });
+    env.done();
+    await ctx.app.register(notificationRoutes, { prisma: ctx.prisma });
+    const deliver = webhookDelivery(ctx.prisma, webhookUrl, ctx.logger, webhookAttempts);
+    const consumer = await runConsumer({
+      kafka: ctx.kafka,
+      groupId: 'notification-service',
+      topics: [TOPICS.order],
+      handler: orderEventsHandler(ctx.prisma, webhookUrl ? 'webhook' : 'log', deliver),
+      logger: ctx.logger,
+      registry: ctx.registry,
+      retry,
+      partitions: ctx.common.topicPartitions,
+    });
+    ctx.onClose(() => consumer.stop());
+  },
 });

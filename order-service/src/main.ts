@@ -1,11 +1,36 @@
-// Wiring only: everything order-specific is registered in setup.
+// Wiring only: routes, the workflow consumer and the deadline sweeper.
+import { EnvReader } from '@shop/lib/config';
+import { TOPICS } from '@shop/lib/events/catalog';
+import { readRetryPolicy, runConsumer } from '@shop/lib/messaging/consumer';
 import { runService } from '@shop/lib/service';
-import { PrismaClient } from './generated/prisma/client.ts';
+import { PrismaClient, type Db } from './db/client.ts';
+import { startDeadlineSweeper } from './handlers/deadline-sweeper.ts';
+import { workflowHandler } from './handlers/workflow.ts';
+import { orderRoutes } from './routes/orders.ts';
 
-await runService({
+await runService<Db>({
   name: 'order-service',
   defaultPort: 3001,
   database: 'orders',
   PrismaClient,
-  setup: () => {},
+  setup: async (ctx) => {
+    const env = new EnvReader();
+    const deadlineMs = env.int('ORDER_DEADLINE_MS', 30_000, { min: 100 });
+    const sweepMs = env.int('ORDER_DEADLINE_SWEEP_MS', 1_000, { min: 50 });
+    const retry = readRetryPolicy(env);
+    env.done();
+    await ctx.app.register(orderRoutes, { prisma: ctx.prisma, deadlineMs });
+    const consumer = await runConsumer({
+      kafka: ctx.kafka,
+      groupId: 'order-service',
+      topics: [TOPICS.inventory, TOPICS.payment],
+      handler: workflowHandler(ctx.prisma),
+      logger: ctx.logger,
+      registry: ctx.registry,
+      retry,
+      partitions: ctx.common.topicPartitions,
+    });
+    ctx.onClose(() => consumer.stop());
+    ctx.onClose(startDeadlineSweeper(ctx.prisma, ctx.logger, sweepMs));
+  },
 });

@@ -1,11 +1,38 @@
-// Wiring only: everything payment-specific is registered in setup.
+// Wiring only: the payments query route and the order-events consumer with the provider.
+import { EnvReader } from '@shop/lib/config';
+import { TOPICS } from '@shop/lib/events/catalog';
+import { readRetryPolicy, runConsumer } from '@shop/lib/messaging/consumer';
 import { runService } from '@shop/lib/service';
-import { PrismaClient } from './generated/prisma/client.ts';
+import { PrismaClient, type Db } from './db/client.ts';
+import { SimulatedProvider } from './domain/provider.ts';
+import { orderEventsHandler } from './handlers/orders.ts';
+import { paymentRoutes } from './routes/payments.ts';
 
-await runService({
+await runService<Db>({
   name: 'payment-service',
   defaultPort: 3003,
   database: 'payments',
   PrismaClient,
-  setup: () => {},
+  setup: async (ctx) => {
+    const env = new EnvReader();
+    const retry = readRetryPolicy(env);
+    const settings = {
+      providerTimeoutMs: env.int('PAYMENT_PROVIDER_TIMEOUT_MS', 2_000, { min: 10 }),
+      providerAttempts: env.int('PAYMENT_PROVIDER_ATTEMPTS', 3, { min: 1, max: 20 }),
+      providerRetryMs: env.int('PAYMENT_PROVIDER_RETRY_MS', 100, { min: 1 }),
+    };
+    env.done();
+    await ctx.app.register(paymentRoutes, { prisma: ctx.prisma });
+    const consumer = await runConsumer({
+      kafka: ctx.kafka,
+      groupId: 'payment-service',
+      topics: [TOPICS.order],
+      handler: orderEventsHandler(ctx.prisma, new SimulatedProvider(), settings),
+      logger: ctx.logger,
+      registry: ctx.registry,
+      retry,
+      partitions: ctx.common.topicPartitions,
+    });
+    ctx.onClose(() => consumer.stop());
+  },
 });

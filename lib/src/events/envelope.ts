@@ -27,10 +27,10 @@ export const newEventId = (): string => uuidv7();
  * Wraps a domain event for the outbox. The aggregate is the order for every event of an order's
  * life, so the Kafka key (aggregateId) keeps them in order on one partition.
  */
-export function envelope<T extends string, P>(
-  event: DomainEvent<T, P>,
+export function envelope<E extends DomainEvent>(
+  event: E,
   meta: { aggregateType: string; aggregateId: string; correlationId?: string; causationId?: string | null; now?: Date },
-): EventEnvelope<T, P> {
+): EventEnvelope<E['type'], E['payload']> {
   return {
     id: newEventId(),
     type: event.type,

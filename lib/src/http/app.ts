@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import { prom } from './metrics.ts';
 import { errorHandler, sendProblem } from './problem.ts';
+import { withTimeout } from '../timeout.ts';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -74,14 +75,4 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e) => (clearTimeout(timer), reject(e)),
-    );
-  });
 }

@@ -1,0 +1,67 @@
+// order.events → reserve, release or commit stock, one transaction per message.
+import { assertNever } from '@shop/lib/events/catalog';
+import { markProcessed } from '@shop/lib/messaging/inbox';
+import { PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import type { Db, Tx } from '../db/client.ts';
+import { commit, LostRaceError, release, reserve } from '../db/stock.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_LOST_RACES = 100;
+
+type Effect = (tx: Tx) => Promise<unknown>;
+
+function effectOf(event: Envelope, orderId: string): Effect | undefined {
+  switch (event.type) {
+    case 'StockReservationRequested': {
+      const items = event.payload.items;
+      if (!Array.isArray(items) || items.length === 0 || !items.every((i) => typeof i.sku === 'string' && Number.isInteger(i.quantity) && i.quantity > 0)) {
+        throw new PoisonMessageError('StockReservationRequested with invalid items');
+      }
+      return (tx) => reserve(tx, orderId, items, event.id);
+    }
+    case 'StockReleaseRequested':
+      return (tx) => release(tx, orderId, event.id);
+    case 'OrderCompleted':
+      return (tx) => commit(tx, orderId, event.id);
+    case 'OrderCreated':
+    case 'PaymentRequested':
+    case 'OrderCancelled':
+    case 'PaymentCancellationRequested':
+    case 'StockReserved':
+    case 'StockRejected':
+    case 'StockReleased':
+    case 'StockCommitted':
+    case 'StockLevelSet':
+    case 'PaymentCaptured':
+    case 'PaymentDeclined':
+    case 'PaymentRefunded':
+    case 'PaymentVoided':
+    case 'NotificationSent':
+      return undefined;
+    default:
+      return assertNever(event);
+  }
+}
+
+export function orderEventsHandler(prisma: Db): MessageHandler {
+  return async (event, meta, log) => {
+    const orderId = (event.payload as { orderId?: unknown }).orderId;
+    if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+    const effect = effectOf(event, orderId);
+    if (!effect) return;
+    // Lost optimistic races mean someone else made progress: retry here, they are not failures.
+    for (let race = 1; ; race++) {
+      try {
+        const outcome = await prisma.$transaction(async (tx) => {
+          if (!(await markProcessed(tx, event, meta))) return 'duplicate' as const;
+          return effect(tx);
+        });
+        if (outcome === 'duplicate') log.info('duplicate delivery skipped');
+        else log.info({ result: (outcome as { type?: string } | undefined)?.type ?? 'nothing to do' }, 'stock updated');
+        return;
+      } catch (error) {
+        if (!(error instanceof LostRaceError) || race >= MAX_LOST_RACES) throw error;
+      }
+    }
+  };
+}

@@ -1,0 +1,159 @@
+// Consumer runner shared by every service: parses the envelope, runs the handler with a
+// retry policy, dead-letters what cannot succeed, and only then lets the partition move on.
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { exponentialBackoff, sleep } from '../backoff.ts';
+import { AppError, isTransient } from '../errors.ts';
+import type { EventEnvelope } from '../events/envelope.ts';
+import { isKnownEventType, type AnyEvent } from '../events/catalog.ts';
+import { prom } from '../http/metrics.ts';
+import type { Logger } from '../logger.ts';
+import type { MessageMeta } from './inbox.ts';
+import { dlqFor, ensureTopics } from './kafka.ts';
+
+export type Envelope = EventEnvelope<AnyEvent['type'], AnyEvent['payload']> & AnyEvent;
+
+export type MessageHandler = (event: Envelope, meta: MessageMeta, log: Logger) => Promise<void>;
+
+/** Retry policy: transient errors back off exponentially (with jitter) up to `attempts`. */
+export interface RetryPolicy {
+  baseMs: number;
+  capMs: number;
+  attempts: number;
+}
+
+export interface ConsumerOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: string[];
+  handler: MessageHandler;
+  logger: Logger;
+  registry: Registry;
+  retry: RetryPolicy;
+  partitions: number;
+  partitionsConsumedConcurrently?: number;
+}
+
+export function readRetryPolicy(env: { int(name: string, fallback: number, o?: { min?: number; max?: number }): number }): RetryPolicy {
+  return {
+    baseMs: env.int('RETRY_BASE_MS', 100, { min: 1, max: 60_000 }),
+    capMs: env.int('RETRY_CAP_MS', 5_000, { min: 1, max: 600_000 }),
+    attempts: env.int('RETRY_ATTEMPTS', 8, { min: 1, max: 1_000 }),
+  };
+}
+
+/** A message that can never succeed (bad JSON, unknown type, invalid payload): dead-letter it. */
+export class PoisonMessageError extends AppError {
+  constructor(message: string) {
+    super('poison_message', message, { canRetry: false });
+  }
+}
+
+export interface RunningConsumer {
+  stop(): Promise<void>;
+}
+
+export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsumer> {
+  const { kafka, groupId, logger } = opts;
+  const labels = { group: groupId };
+  const handled = new prom.Counter({ name: 'consumer_messages_total', help: 'Messages handled, by outcome', labelNames: ['group', 'outcome'], registers: [opts.registry] });
+  const retries = new prom.Counter({ name: 'consumer_retries_total', help: 'Handler retries after transient errors', labelNames: ['group'], registers: [opts.registry] });
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [...opts.topics, ...opts.topics.map(dlqFor)], opts.partitions);
+  await admin.disconnect();
+
+  const dlq: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await dlq.connect();
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 50, retry: { retries: 10 } });
+  let stopping = false;
+
+  const handleOne = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) => {
+    const meta: MessageMeta = { consumer: groupId, topic, partition, offset: message.offset };
+    let event: Envelope;
+    try {
+      event = parseEnvelope(message);
+    } catch (error) {
+      await deadLetter(topic, partition, message, error as Error, 1);
+      return;
+    }
+    const log = logger.child({ correlationId: event.correlationId, eventId: event.id, eventType: event.type, topic, partition, offset: message.offset });
+    const backoff = exponentialBackoff(opts.retry.baseMs, opts.retry.capMs);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await opts.handler(event, meta, log);
+        handled.inc({ ...labels, outcome: 'ok' });
+        return;
+      } catch (error) {
+        const canRetry = isTransient(error) && attempt < opts.retry.attempts && !stopping;
+        if (!canRetry) {
+          if (stopping && isTransient(error)) throw error; // leave it uncommitted for the next owner
+          await deadLetter(topic, partition, message, error as Error, attempt);
+          log.error({ err: (error as Error).message, attempt }, 'message dead-lettered');
+          return;
+        }
+        retries.inc(labels);
+        const wait = backoff.next();
+        log.warn({ err: (error as Error).message, attempt, retryInMs: wait }, 'transient failure; retrying');
+        await sleep(wait);
+        await heartbeat().catch(() => undefined);
+      }
+    }
+  };
+
+  const deadLetter = async (topic: string, partition: number, message: KafkaMessage, error: Error, attempts: number) => {
+    handled.inc({ ...labels, outcome: 'dead_lettered' });
+    await dlq.send({
+      topic: dlqFor(topic),
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            'dlq-error': error.message.slice(0, 1000),
+            'dlq-error-code': error instanceof AppError ? error.code : (error as { code?: string }).code ?? 'error',
+            'dlq-original-topic': topic,
+            'dlq-original-partition': String(partition),
+            'dlq-original-offset': message.offset,
+            'dlq-attempts': String(attempts),
+            'dlq-consumer-group': groupId,
+            'dlq-at': new Date().toISOString(),
+          },
+        },
+      ],
+    });
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+    eachMessage: async ({ topic, partition, message, heartbeat }) => handleOne(topic, partition, message, heartbeat),
+  });
+  logger.info({ groupId, topics: opts.topics }, 'consumer running');
+
+  return {
+    async stop() {
+      stopping = true;
+      await consumer.disconnect().catch(() => undefined);
+      await dlq.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+function parseEnvelope(message: KafkaMessage): Envelope {
+  let value: Partial<Envelope>;
+  try {
+    value = JSON.parse(message.value?.toString() ?? '');
+  } catch {
+    throw new PoisonMessageError('message value is not JSON');
+  }
+  if (!value || typeof value !== 'object') throw new PoisonMessageError('message value is not an object');
+  if (typeof value.id !== 'string' || !/^[0-9a-f-]{36}$/i.test(value.id)) throw new PoisonMessageError('envelope has no valid id');
+  if (typeof value.type !== 'string' || !isKnownEventType(value.type)) throw new PoisonMessageError(`unknown event type ${JSON.stringify(value.type)}`);
+  if (typeof value.aggregateId !== 'string' || !value.payload || typeof value.payload !== 'object') throw new PoisonMessageError('envelope has no aggregateId or payload');
+  return value as Envelope;
+}

@@ -1,0 +1,71 @@
+// order.events → one notification per terminal status per order (unique key), then delivery.
+import { uuidv7 } from 'uuidv7';
+import { envelope } from '@shop/lib/events/envelope';
+import { assertNever } from '@shop/lib/events/catalog';
+import { markProcessed } from '@shop/lib/messaging/inbox';
+import { PoisonMessageError, type MessageHandler } from '@shop/lib/messaging/consumer';
+import { appendToOutbox } from '@shop/lib/outbox/append';
+import { cancelledMessage, completedMessage } from '../domain/message.ts';
+import type { Db } from '../db/client.ts';
+
+export type Deliver = (notification: { id: string; orderId: string; status: string; message: string }) => void;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver): MessageHandler {
+  return async (event, meta, log) => {
+    let status: string;
+    let message: string;
+    switch (event.type) {
+      case 'OrderCompleted':
+        status = 'COMPLETED';
+        message = completedMessage(event.payload.orderId, event.payload.totalCents);
+        break;
+      case 'OrderCancelled':
+        status = 'CANCELLED';
+        message = cancelledMessage(event.payload.orderId, event.payload.reason);
+        break;
+      case 'OrderCreated':
+      case 'StockReservationRequested':
+      case 'PaymentRequested':
+      case 'StockReleaseRequested':
+      case 'PaymentCancellationRequested':
+      case 'StockReserved':
+      case 'StockRejected':
+      case 'StockReleased':
+      case 'StockCommitted':
+      case 'StockLevelSet':
+      case 'PaymentCaptured':
+      case 'PaymentDeclined':
+      case 'PaymentRefunded':
+      case 'PaymentVoided':
+      case 'NotificationSent':
+        return;
+      default:
+        return assertNever(event);
+    }
+    const orderId = event.payload.orderId;
+    if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+    const id = uuidv7();
+    const created = await prisma.$transaction(async (tx) => {
+      if (!(await markProcessed(tx, event, meta))) return false;
+      const inserted = await tx.$executeRawUnsafe(
+        `INSERT INTO notifications (id, order_id, status, channel, message) VALUES ($1::uuid, $2::uuid, $3, $4, $5) ON CONFLICT (order_id, status) DO NOTHING`,
+        id,
+        orderId,
+        status,
+        channel,
+        message,
+      );
+      if (inserted !== 1) return false;
+      await appendToOutbox(
+        tx,
+        envelope({ type: 'NotificationSent', payload: { orderId, status, channel } }, { aggregateType: 'notification', aggregateId: orderId, causationId: event.id }),
+      );
+      return true;
+    });
+    if (!created) return;
+    log.info({ status, channel, message }, 'notification recorded');
+    deliver({ id, orderId, status, message });
+  };
+}

@@ -1,0 +1,121 @@
+// The order workflow as pure functions: decide(state, message) → { state, events }.
+// No I/O here; the handlers load the state, call decide, and store the result in one transaction.
+import type { CancelReason, OrderEvent, OrderLine } from '@shop/lib/events/catalog';
+import { assertNever } from '@shop/lib/events/catalog';
+
+export type OrderStatus = 'CREATED' | 'PAYMENT_PENDING' | 'COMPLETED' | 'CANCELLED';
+export const ORDER_STATUSES: OrderStatus[] = ['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'];
+export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['COMPLETED', 'CANCELLED']);
+
+export interface OrderState {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  cancelReason: CancelReason | null;
+  currency: string;
+  totalCents: number;
+  paymentToken: string;
+}
+
+/** What can move an order: replies from other services, the customer, the clock. */
+export type OrderMessage =
+  | { type: 'StockReserved' }
+  | { type: 'StockRejected' }
+  | { type: 'PaymentCaptured' }
+  | { type: 'PaymentDeclined' }
+  | { type: 'CancelOrder' }
+  | { type: 'DeadlinePassed' };
+
+export const ORDER_MESSAGES: OrderMessage['type'][] = ['StockReserved', 'StockRejected', 'PaymentCaptured', 'PaymentDeclined', 'CancelOrder', 'DeadlinePassed'];
+
+export type Decision =
+  | { outcome: 'changed'; status: OrderStatus; cancelReason: CancelReason | null; events: OrderEvent[] }
+  /** Nothing changes, but a compensation is still owed (e.g. a capture after cancellation). */
+  | { outcome: 'compensate'; events: OrderEvent[] }
+  | { outcome: 'ignored'; why: string }
+  | { outcome: 'rejected'; why: string };
+
+export function placeOrder(input: { id: string; customerId: string; currency: string; paymentToken: string; items: OrderLine[] }): {
+  state: OrderState;
+  events: OrderEvent[];
+} {
+  const totalCents = input.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
+  const state: OrderState = { id: input.id, customerId: input.customerId, status: 'CREATED', cancelReason: null, currency: input.currency, totalCents, paymentToken: input.paymentToken };
+  return {
+    state,
+    events: [
+      { type: 'OrderCreated', payload: { orderId: input.id, customerId: input.customerId, currency: input.currency, totalCents, items: input.items } },
+      { type: 'StockReservationRequested', payload: { orderId: input.id, items: mergeLines(input.items) } },
+    ],
+  };
+}
+
+/** One reservation line per SKU, in SKU order (the inventory locks rows in that order). */
+export function mergeLines(items: { sku: string; quantity: number }[]): { sku: string; quantity: number }[] {
+  const bySku = new Map<string, number>();
+  for (const i of items) bySku.set(i.sku, (bySku.get(i.sku) ?? 0) + i.quantity);
+  return [...bySku].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+export function decide(state: OrderState, message: OrderMessage): Decision {
+  const { id: orderId, customerId } = state;
+  const cancel = (reason: CancelReason, compensations: OrderEvent[]): Decision => ({
+    outcome: 'changed',
+    status: 'CANCELLED',
+    cancelReason: reason,
+    events: [...compensations, { type: 'OrderCancelled', payload: { orderId, customerId, reason } }],
+  });
+  const releaseStock: OrderEvent = { type: 'StockReleaseRequested', payload: { orderId } };
+  const cancelPayment = (reason: CancelReason): OrderEvent => ({ type: 'PaymentCancellationRequested', payload: { orderId, reason } });
+
+  switch (state.status) {
+    case 'CREATED':
+      switch (message.type) {
+        case 'StockReserved':
+          return {
+            outcome: 'changed',
+            status: 'PAYMENT_PENDING',
+            cancelReason: null,
+            events: [{ type: 'PaymentRequested', payload: { orderId, amountCents: state.totalCents, currency: state.currency, paymentToken: state.paymentToken } }],
+          };
+        case 'StockRejected':
+          return cancel('OUT_OF_STOCK', []);
+        case 'CancelOrder':
+          // The reservation may still be on its way: the release leaves a marker that refuses it.
+          return cancel('CUSTOMER_CANCELLED', [releaseStock]);
+        case 'DeadlinePassed':
+          return cancel('TIMEOUT', [releaseStock]);
+        case 'PaymentCaptured':
+        case 'PaymentDeclined':
+          return { outcome: 'ignored', why: `${message.type} before any payment was requested` };
+        default:
+          return assertNever(message);
+      }
+    case 'PAYMENT_PENDING':
+      switch (message.type) {
+        case 'PaymentCaptured':
+          return { outcome: 'changed', status: 'COMPLETED', cancelReason: null, events: [{ type: 'OrderCompleted', payload: { orderId, customerId, totalCents: state.totalCents } }] };
+        case 'PaymentDeclined':
+          return cancel('PAYMENT_DECLINED', [releaseStock]);
+        case 'CancelOrder':
+          return cancel('CUSTOMER_CANCELLED', [releaseStock, cancelPayment('CUSTOMER_CANCELLED')]);
+        case 'DeadlinePassed':
+          return cancel('TIMEOUT', [releaseStock, cancelPayment('TIMEOUT')]);
+        case 'StockReserved':
+        case 'StockRejected':
+          return { outcome: 'ignored', why: `${message.type} after stock was already reserved` };
+        default:
+          return assertNever(message);
+      }
+    case 'COMPLETED':
+      if (message.type === 'CancelOrder') return { outcome: 'rejected', why: 'order is already completed' };
+      return { outcome: 'ignored', why: `${message.type} on a completed order` };
+    case 'CANCELLED':
+      if (message.type === 'CancelOrder') return { outcome: 'rejected', why: 'order is already cancelled' };
+      // A capture that lands after cancellation must not stand: ask payment to refund it.
+      if (message.type === 'PaymentCaptured') return { outcome: 'compensate', events: [cancelPayment(state.cancelReason ?? 'TIMEOUT')] };
+      return { outcome: 'ignored', why: `${message.type} on a cancelled order` };
+    default:
+      return assertNever(state.status);
+  }
+}

@@ -1,0 +1,63 @@
+// Replies from inventory and payment move the order through its state machine.
+import { assertNever } from '@shop/lib/events/catalog';
+import { markProcessed } from '@shop/lib/messaging/inbox';
+import { PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import { decide, type OrderMessage } from '../domain/order.ts';
+import type { Db } from '../db/client.ts';
+import { applyDecision, lockOrder } from '../db/orders.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The message an event means for an order, or undefined when the order does not care. */
+export function toOrderMessage(event: Envelope): OrderMessage | undefined {
+  switch (event.type) {
+    case 'StockReserved':
+    case 'StockRejected':
+    case 'PaymentCaptured':
+    case 'PaymentDeclined':
+      return { type: event.type };
+    case 'StockReleased':
+    case 'StockCommitted':
+    case 'StockLevelSet':
+    case 'PaymentRefunded':
+    case 'PaymentVoided':
+    case 'OrderCreated':
+    case 'StockReservationRequested':
+    case 'PaymentRequested':
+    case 'OrderCompleted':
+    case 'OrderCancelled':
+    case 'StockReleaseRequested':
+    case 'PaymentCancellationRequested':
+    case 'NotificationSent':
+      return undefined;
+    default:
+      return assertNever(event);
+  }
+}
+
+export function workflowHandler(prisma: Db): MessageHandler {
+  return async (event, meta, log) => {
+    const message = toOrderMessage(event);
+    if (!message) return;
+    const orderId = (event.payload as { orderId?: unknown }).orderId;
+    if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+    await prisma.$transaction(async (tx) => {
+      if (!(await markProcessed(tx, event, meta))) {
+        log.info('duplicate delivery skipped');
+        return;
+      }
+      const state = await lockOrder(tx, orderId);
+      if (!state) {
+        log.warn({ orderId }, 'event for an unknown order ignored');
+        return;
+      }
+      const decision = decide(state, message);
+      if (decision.outcome === 'ignored' || decision.outcome === 'rejected') {
+        log.info({ status: state.status, why: decision.why }, 'message does not fit the order state; ignored');
+        return;
+      }
+      await applyDecision(tx, state, decision, { eventId: event.id, type: event.type });
+      log.info({ from: state.status, to: decision.outcome === 'changed' ? decision.status : state.status, events: decision.events.map((e) => e.type) }, 'order moved');
+    });
+  };
+}

@@ -1,0 +1,99 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { uuidv7 } from 'uuidv7';
+import { conflict, invalid, notFound } from '@shop/lib/errors';
+import { responses } from '@shop/lib/http/schemas';
+import { decide, placeOrder } from '../domain/order.ts';
+import type { Db } from '../db/client.ts';
+import { applyDecision, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, lockOrder } from '../db/orders.ts';
+import { IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
+
+type View = NonNullable<Awaited<ReturnType<typeof loadOrderView>>>;
+
+function toView(o: Omit<View, 'history'> & { history?: View['history'] }) {
+  return {
+    orderId: o.id,
+    customerId: o.customerId,
+    status: o.status,
+    reason: o.cancelReason,
+    currency: o.currency,
+    totalCents: Number(o.totalCents),
+    items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: Number(i.unitPriceCents) })),
+    history: o.history?.map((h) => ({ status: h.status, reason: h.reason, cause: h.causeType, causeEventId: h.causeEventId, at: h.at.toISOString() })),
+    createdAt: o.createdAt.toISOString(),
+    updatedAt: o.updatedAt.toISOString(),
+  };
+}
+
+const encodeCursor = (o: { createdAt: Date; id: string }) => Buffer.from(`${o.createdAt.toISOString()}|${o.id}`).toString('base64url');
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw invalid('cursor is not valid');
+  return { createdAt, id };
+}
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === 'P2002';
+
+export async function orderRoutes(app: FastifyInstance, opts: { prisma: Db; deadlineMs: number }) {
+  const { prisma } = opts;
+
+  app.post('/orders', {
+    schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422]) },
+  }, async (request, reply) => {
+    const body = request.body as PlaceOrderBody;
+    const key = (request.headers['idempotency-key'] as string) ?? null;
+    const existing = key ? await findByIdempotencyKey(prisma, key) : null;
+    let orderId = existing?.id;
+    if (!orderId) {
+      const placed = placeOrder({ id: uuidv7(), ...body });
+      try {
+        await prisma.$transaction((tx) =>
+          insertOrder(tx, { state: placed.state, items: body.items, idempotencyKey: key, deadlineAt: new Date(Date.now() + opts.deadlineMs), events: placed.events }),
+        );
+        orderId = placed.state.id;
+        request.log.info({ correlationId: orderId, totalCents: placed.state.totalCents }, 'order placed');
+      } catch (error) {
+        // Same key raced in from a concurrent request (or a retry after a lost reply): it wins.
+        if (!key || !isUniqueViolation(error)) throw error;
+        orderId = (await findByIdempotencyKey(prisma, key))?.id;
+        if (!orderId) throw error;
+      }
+    }
+    const view = (await loadOrderView(prisma, orderId))!;
+    if (existing) reply.header('idempotent-replayed', 'true');
+    return reply.code(201).header('location', `/orders/${orderId}`).send(toView({ ...view, history: undefined }));
+  });
+
+  app.get('/orders/:id', { schema: { params: OrderIdParams, response: responses({ 200: OrderView }) } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const order = await loadOrderView(prisma, id);
+    if (!order) throw notFound(`order ${id}`);
+    return toView(order);
+  });
+
+  app.get('/orders', {
+    schema: { querystring: ListOrdersQuery, response: responses({ 200: Type.Object({ items: Type.Array(OrderView), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }) },
+  }, async (request) => {
+    const q = request.query as ListOrdersQuery;
+    const limit = q.limit ?? 20;
+    const rows = await listOrders(prisma, { customerId: q.customerId, status: q.status, limit, cursor: q.cursor ? decodeCursor(q.cursor) : undefined });
+    const page = rows.slice(0, limit);
+    return { items: page.map((o) => toView(o)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
+  });
+
+  app.post('/orders/:id/cancel', {
+    schema: { params: OrderIdParams, response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409]) },
+  }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    await prisma.$transaction(async (tx) => {
+      const state = await lockOrder(tx, id);
+      if (!state) throw notFound(`order ${id}`);
+      const decision = decide(state, { type: 'CancelOrder' });
+      if (decision.outcome !== 'changed') throw conflict('order_not_cancellable', `order is ${state.status}: ${decision.outcome === 'rejected' || decision.outcome === 'ignored' ? decision.why : ''}`);
+      await applyDecision(tx, state, decision, { eventId: null, type: 'CancelOrder' });
+    });
+    request.log.info({ correlationId: id }, 'order cancelled by customer');
+    return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
+  });
+}

@@ -1,0 +1,54 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Sku, Uuid } from '@shop/lib/http/schemas';
+
+export const OrderItem = Type.Object(
+  {
+    sku: Sku,
+    quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    unitPriceCents: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PlaceOrderBody = Type.Object(
+  {
+    customerId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]*$' }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' }),
+    paymentToken: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_]+$' }),
+    items: Type.Array(OrderItem, { minItems: 1, maxItems: 100 }),
+  },
+  { additionalProperties: false },
+);
+export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
+
+const HistoryEntry = Type.Object({ status: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), cause: Type.String(), causeEventId: Type.Union([Type.String(), Type.Null()]), at: Type.String() });
+
+export const OrderView = Type.Object({
+  orderId: Uuid,
+  customerId: Type.String(),
+  status: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  currency: Type.String(),
+  totalCents: Type.Integer(),
+  items: Type.Array(Type.Object({ sku: Type.String(), quantity: Type.Integer(), unitPriceCents: Type.Integer() })),
+  history: Type.Optional(Type.Array(HistoryEntry)),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+export const OrderIdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
+
+export const ListOrdersQuery = Type.Object(
+  {
+    customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    status: Type.Optional(Type.Union(['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'].map((s) => Type.Literal(s)))),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type ListOrdersQuery = Static<typeof ListOrdersQuery>;
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' }),
+});

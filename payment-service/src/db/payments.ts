@@ -1,0 +1,59 @@
+import { envelope } from '@shop/lib/events/envelope';
+import type { PaymentEvent } from '@shop/lib/events/catalog';
+import { appendToOutbox } from '@shop/lib/outbox/append';
+import { uuidv7 } from 'uuidv7';
+import type { Db, Tx } from './client.ts';
+
+export type PaymentStatus = 'PENDING' | 'CAPTURED' | 'DECLINED' | 'FAILED' | 'VOIDED';
+
+export const emit = (tx: Tx, orderId: string, event: PaymentEvent, causationId: string) =>
+  appendToOutbox(tx, envelope(event, { aggregateType: 'payment', aggregateId: orderId, correlationId: orderId, causationId }));
+
+export async function lockPayment(tx: Tx, orderId: string) {
+  const rows = await tx.$queryRawUnsafe<{ id: string; status: PaymentStatus; amount_cents: bigint; provider_ref: string | null; attempts: number }[]>(
+    'SELECT id::text, status, amount_cents, provider_ref, attempts FROM payments WHERE order_id = $1::uuid FOR UPDATE',
+    orderId,
+  );
+  return rows[0];
+}
+
+/** The charge attempt, unique per order (the unique key is what makes a second charge impossible). */
+export async function recordAttempt(tx: Tx, p: { orderId: string; amountCents: number; currency: string }): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `INSERT INTO payments (id, order_id, amount_cents, currency, status) VALUES ($1::uuid, $2::uuid, $3, $4, 'PENDING') ON CONFLICT (order_id) DO NOTHING`,
+    uuidv7(),
+    p.orderId,
+    p.amountCents,
+    p.currency,
+  );
+}
+
+export async function setStatus(tx: Tx, orderId: string, data: { status: PaymentStatus; providerRef?: string; failureReason?: string }) {
+  await tx.payment.update({ where: { orderId }, data: { ...data, updatedAt: new Date() } });
+}
+
+export async function countAttempt(db: Db, orderId: string): Promise<number> {
+  const p = await db.payment.update({ where: { orderId }, data: { attempts: { increment: 1 } }, select: { attempts: true } });
+  return p.attempts;
+}
+
+/** A void that arrives before the charge request: the request finds it and charges nothing. */
+export async function recordVoid(tx: Tx, orderId: string): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `INSERT INTO payments (id, order_id, amount_cents, currency, status, failure_reason) VALUES ($1::uuid, $2::uuid, 0, 'XXX', 'VOIDED', 'voided before charge')`,
+    uuidv7(),
+    orderId,
+  );
+}
+
+export async function recordRefund(tx: Tx, r: { paymentId: string; orderId: string; amountCents: bigint; reason: string }): Promise<boolean> {
+  const inserted = await tx.$executeRawUnsafe(
+    'INSERT INTO refunds (id, payment_id, order_id, amount_cents, reason) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5) ON CONFLICT (payment_id) DO NOTHING',
+    uuidv7(),
+    r.paymentId,
+    r.orderId,
+    r.amountCents,
+    r.reason,
+  );
+  return inserted === 1;
+}
