@@ -44,7 +44,15 @@ export async function startProcess(
   if (!cleanupRegistered) {
     cleanupRegistered = true;
     afterAll(async () => {
-      await Promise.all([...running].map((p) => p.kill()));
+      // Graceful first, so consumers leave their groups and the next test file does not wait
+      // for their sessions to expire; SIGKILL whatever does not stop in time.
+      await Promise.all(
+        [...running].map(async (p) => {
+          const timer = setTimeout(() => void p.kill(), 8_000);
+          await p.stop();
+          clearTimeout(timer);
+        }),
+      );
     });
   }
   const port = opts.env?.PORT ? Number(opts.env.PORT) : await freePort();

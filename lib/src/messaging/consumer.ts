@@ -32,6 +32,8 @@ export interface ConsumerOptions {
   retry: RetryPolicy;
   partitions: number;
   partitionsConsumedConcurrently?: number;
+  /** How long a dead instance keeps its partitions before the group moves them (broker minimum 6 s). */
+  sessionTimeoutMs?: number;
 }
 
 export function readRetryPolicy(env: { int(name: string, fallback: number, o?: { min?: number; max?: number }): number }): RetryPolicy {
@@ -66,7 +68,13 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
 
   const dlq: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await dlq.connect();
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 50, retry: { retries: 10 } });
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: 1_000,
+    maxWaitTimeInMs: 50,
+    retry: { retries: 10 },
+  });
   let stopping = false;
 
   const handleOne = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) => {

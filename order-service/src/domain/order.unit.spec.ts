@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { decide, mergeLines, ORDER_MESSAGES, ORDER_STATUSES, placeOrder, type Decision, type OrderMessage, type OrderState, type OrderStatus } from './order.ts';
+
+const state = (status: OrderStatus): OrderState => ({
+  id: '01a212f1-ece1-7620-ac90-27a284ff69ba',
+  customerId: 'c1',
+  status,
+  cancelReason: status === 'CANCELLED' ? 'PAYMENT_DECLINED' : null,
+  currency: 'EUR',
+  totalCents: 1234,
+  paymentToken: 'tok_ok',
+});
+
+const summary = (d: Decision) =>
+  d.outcome === 'changed' ? `${d.status}${d.cancelReason ? `(${d.cancelReason})` : ''} + ${d.events.map((e) => e.type).join(',')}`
+  : d.outcome === 'compensate' ? `compensate + ${d.events.map((e) => e.type).join(',')}`
+  : d.outcome;
+
+// Every state × message pair, written out: a change to the workflow has to change this table.
+const EXPECTED: Record<OrderStatus, Record<OrderMessage['type'], string>> = {
+  CREATED: {
+    StockReserved: 'PAYMENT_PENDING + PaymentRequested',
+    StockRejected: 'CANCELLED(OUT_OF_STOCK) + OrderCancelled',
+    PaymentCaptured: 'ignored',
+    PaymentDeclined: 'ignored',
+    CancelOrder: 'CANCELLED(CUSTOMER_CANCELLED) + StockReleaseRequested,OrderCancelled',
+    DeadlinePassed: 'CANCELLED(TIMEOUT) + StockReleaseRequested,OrderCancelled',
+  },
+  PAYMENT_PENDING: {
+    StockReserved: 'ignored',
+    StockRejected: 'ignored',
+    PaymentCaptured: 'COMPLETED + OrderCompleted',
+    PaymentDeclined: 'CANCELLED(PAYMENT_DECLINED) + StockReleaseRequested,OrderCancelled',
+    CancelOrder: 'CANCELLED(CUSTOMER_CANCELLED) + StockReleaseRequested,PaymentCancellationRequested,OrderCancelled',
+    DeadlinePassed: 'CANCELLED(TIMEOUT) + StockReleaseRequested,PaymentCancellationRequested,OrderCancelled',
+  },
+  COMPLETED: {
+    StockReserved: 'ignored',
+    StockRejected: 'ignored',
+    PaymentCaptured: 'ignored',
+    PaymentDeclined: 'ignored',
+    CancelOrder: 'rejected',
+    DeadlinePassed: 'ignored',
+  },
+  CANCELLED: {
+    StockReserved: 'ignored',
+    StockRejected: 'ignored',
+    PaymentCaptured: 'compensate + PaymentCancellationRequested',
+    PaymentDeclined: 'ignored',
+    CancelOrder: 'rejected',
+    DeadlinePassed: 'ignored',
+  },
+};
+
+describe('order state machine', () => {
+  for (const status of ORDER_STATUSES) {
+    for (const type of ORDER_MESSAGES) {
+      it(`${status} × ${type} → ${EXPECTED[status][type]}`, () => {
+        expect(summary(decide(state(status), { type } as OrderMessage))).toBe(EXPECTED[status][type]);
+      });
+    }
+  }
+
+  it('asks for payment of the order total, with its token, keyed by the order', () => {
+    const d = decide(state('CREATED'), { type: 'StockReserved' });
+    expect(d).toMatchObject({ events: [{ type: 'PaymentRequested', payload: { orderId: state('CREATED').id, amountCents: 1234, currency: 'EUR', paymentToken: 'tok_ok' } }] });
+  });
+
+  it('places an order with its total and one reservation line per SKU, in SKU order', () => {
+    const { state: s, events } = placeOrder({
+      id: 'o1',
+      customerId: 'c',
+      currency: 'EUR',
+      paymentToken: 'tok_ok',
+      items: [
+        { sku: 'B', quantity: 2, unitPriceCents: 100 },
+        { sku: 'A', quantity: 1, unitPriceCents: 50 },
+        { sku: 'B', quantity: 3, unitPriceCents: 100 },
+      ],
+    });
+    expect(s).toMatchObject({ status: 'CREATED', totalCents: 550 });
+    expect(events.map((e) => e.type)).toEqual(['OrderCreated', 'StockReservationRequested']);
+    expect(events[1]!.payload).toEqual({ orderId: 'o1', items: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 5 }] });
+    expect(mergeLines([])).toEqual([]);
+  });
+});
