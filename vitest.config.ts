@@ -11,5 +11,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default'],
     sequence: { hooks: 'stack' },
+    globalSetup: ['tests/support/global-setup.ts'],
   },
 });

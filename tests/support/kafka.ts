@@ -16,20 +16,36 @@ export interface Collected {
   headers: Record<string, string>;
 }
 
+const createdTopics: string[] = [];
+const collectors: Collector[] = [];
+// Registered at module load: hooks registered inside tests would not run.
+afterAll(async () => {
+  await Promise.all(collectors.splice(0).map((c) => c.stop()));
+  if (createdTopics.length === 0) return;
+  const a = kafka.admin();
+  await a.connect();
+  await a.deleteTopics({ topics: createdTopics.splice(0) }).catch(() => undefined);
+  await a.disconnect();
+});
+
 export async function createTopics(topics: string[], partitions = 6): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true });
+    createdTopics.push(...topics);
   } finally {
     await admin.disconnect();
   }
-  afterAll(async () => {
-    const a = kafka.admin();
-    await a.connect();
-    await a.deleteTopics({ topics }).catch(() => undefined);
-    await a.disconnect();
-  });
+}
+
+/** Dead-letter topics carry values that are not JSON on purpose: keep them raw. */
+function parseValue(text: string): Collected['value'] {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { id: '', payload: {}, raw: text };
+  }
 }
 
 export class Collector {
@@ -49,12 +65,12 @@ export class Collector {
           partition,
           offset: message.offset,
           key: message.key?.toString() ?? '',
-          value: JSON.parse(message.value!.toString()),
+          value: parseValue(message.value?.toString() ?? ''),
           headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
         });
       },
     });
-    afterAll(() => c.stop());
+    collectors.push(c);
     return c;
   }
 
@@ -84,4 +100,41 @@ export async function expectAllDelivered(collector: Collector, written: { id: st
   ).catch(() => undefined);
   const have = collector.ids();
   expect([...expected].filter((id) => !have.has(id))).toEqual([]);
+}
+
+/** Waits until every listed consumer group has committed up to the end of each topic. */
+export async function waitDrained(groups: Record<string, string[]>, timeoutMs = 60_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await waitFor(
+      async () => {
+        for (const [groupId, topics] of Object.entries(groups)) {
+          for (const topic of topics) {
+            const ends = await admin.fetchTopicOffsets(topic);
+            const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+            for (const end of ends) {
+              const c = committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
+              if (Number(end.offset) > 0 && Number(c) < Number(end.offset)) return false;
+            }
+          }
+        }
+        return true;
+      },
+      { timeoutMs, intervalMs: 250, what: 'consumer groups drained' },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Publishes raw messages as a misbehaving (or replaying) producer would. */
+export async function produce(topic: string, messages: { key: string; value: string; headers?: Record<string, string> }[]): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    await producer.send({ topic, acks: -1, messages });
+  } finally {
+    await producer.disconnect();
+  }
 }

@@ -35,26 +35,24 @@ export interface RunningProcess {
 }
 
 const running = new Set<RunningProcess>();
-let cleanupRegistered = false;
+// Registered at module load (collection time): a hook registered later, inside a test or a
+// beforeAll, would never run.
+afterAll(async () => {
+  // Graceful first, so consumers leave their groups and the next test file does not wait
+  // for their sessions to expire; SIGKILL whatever does not stop in time.
+  await Promise.all(
+    [...running].map(async (p) => {
+      const timer = setTimeout(() => void p.kill(), 8_000);
+      await p.stop();
+      clearTimeout(timer);
+    }),
+  );
+});
 
 export async function startProcess(
   name: string,
   opts: { env?: Record<string, string>; waitReady?: boolean; logName?: string } = {},
 ): Promise<RunningProcess> {
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    afterAll(async () => {
-      // Graceful first, so consumers leave their groups and the next test file does not wait
-      // for their sessions to expire; SIGKILL whatever does not stop in time.
-      await Promise.all(
-        [...running].map(async (p) => {
-          const timer = setTimeout(() => void p.kill(), 8_000);
-          await p.stop();
-          clearTimeout(timer);
-        }),
-      );
-    });
-  }
   const port = opts.env?.PORT ? Number(opts.env.PORT) : await freePort();
   mkdirSync(TEST_LOGS, { recursive: true });
   const log = createWriteStream(join(TEST_LOGS, `${opts.logName ?? name}-${port}.log`), { flags: 'a' });

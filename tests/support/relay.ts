@@ -13,27 +13,36 @@ export interface RelayHarness {
   slotState(db: string): Promise<{ active: boolean; confirmed_flush_lsn: string; restart_lsn: string } | undefined>;
 }
 
+// Registered when this module loads (test collection), so it runs even for harnesses made
+// inside hooks or tests, where registering a new hook would be too late.
+const harnesses: { prefix: string; publication: string }[] = [];
+afterAll(async () => {
+  for (const h of harnesses.splice(0)) await dropSlots(h.prefix, h.publication);
+});
+
+export async function dropSlots(prefix: string, publication: string): Promise<void> {
+  for (const db of SERVICE_DATABASES) {
+    const p = pool(db, 1);
+    try {
+      // The slot may still be active for a moment after its relay was killed.
+      await waitFor(async () => {
+        const r = await p.query('select active from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]);
+        return r.rowCount === 0 || !r.rows[0].active;
+      }, { timeoutMs: 15_000, what: 'slot released' }).catch(() => undefined);
+      await p.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]).catch(() => undefined);
+      await p.query(`drop publication if exists "${publication}"`);
+    } finally {
+      await p.end();
+    }
+  }
+}
+
 export function relayHarness(env: Record<string, string> = {}): RelayHarness {
   const id = randomUUID().replace(/-/g, '').slice(0, 10);
   const prefix = `t${id}`;
   const publication = `t${id}_pub`;
   const baseEnv = { RELAY_SLOT_PREFIX: prefix, RELAY_PUBLICATION: publication, RELAY_STATUS_INTERVAL_MS: '500', RELAY_LAG_POLL_MS: '500', ...env };
-  afterAll(async () => {
-    for (const db of SERVICE_DATABASES) {
-      const p = pool(db, 1);
-      try {
-        // The slot may still be active for a moment after its relay was killed.
-        await waitFor(async () => {
-          const r = await p.query('select active from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]);
-          return r.rowCount === 0 || !r.rows[0].active;
-        }, { timeoutMs: 15_000, what: 'slot released' }).catch(() => undefined);
-        await p.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]).catch(() => undefined);
-        await p.query(`drop publication if exists "${publication}"`);
-      } finally {
-        await p.end();
-      }
-    }
-  });
+  harnesses.push({ prefix, publication });
   return {
     prefix,
     publication,
