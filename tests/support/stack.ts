@@ -14,12 +14,15 @@ export interface Stack {
   instances: Record<Service, RunningProcess[]>;
   url(service: Service): string;
   start(service: Service): Promise<RunningProcess>;
+  /** SIGKILL the relay and start a new one on the same slots. */
+  killAndRestartRelay(): Promise<void>;
 }
 
 export async function startStack(opts: { instances?: Partial<Record<Service, number>>; env?: Record<string, string> } = {}): Promise<Stack> {
   const env = { ORDER_DEADLINE_MS: '10000', ORDER_DEADLINE_SWEEP_MS: '250', PAYMENT_PROVIDER_TIMEOUT_MS: '500', RETRY_BASE_MS: '50', ...opts.env };
   const harness = relayHarness();
-  const relay = await startProcess('outbox-relay', { env: { ...harness.env, ...env }, logName: `relay-${harness.prefix}` });
+  const relayEnv = { ...harness.env, ...env };
+  const relay = await startProcess('outbox-relay', { env: relayEnv, logName: `relay-${harness.prefix}` });
   await waitActive(relay);
   const instances = Object.fromEntries(SERVICES.map((s) => [s, [] as RunningProcess[]])) as Record<Service, RunningProcess[]>;
   const start = async (service: Service) => {
@@ -29,16 +32,21 @@ export async function startStack(opts: { instances?: Partial<Record<Service, num
     return p;
   };
   await Promise.all(SERVICES.flatMap((s) => Array.from({ length: opts.instances?.[s] ?? 1 }, () => start(s))));
-  return {
+  const stack: Stack = {
     relay,
     instances,
     start,
+    async killAndRestartRelay() {
+      await stack.relay.kill();
+      stack.relay = await startProcess('outbox-relay', { env: relayEnv, logName: `relay-${harness.prefix}` });
+    },
     url(service) {
       const live = instances[service].find((p) => p.child.exitCode === null && p.child.signalCode === null);
       if (!live) throw new Error(`no live ${service}`);
       return live.url;
     },
   };
+  return stack;
 }
 
 export const uniqueSku = (label = 'SKU') => `${label}-${randomUUID().slice(0, 8)}`.toUpperCase();
