@@ -8,6 +8,8 @@ import { EnvReader, readCommonConfig } from './config.ts';
 import { createPrisma } from './db/prisma.ts';
 import { serviceDatabaseUrl, type ServiceDatabase } from './db/databases.ts';
 import { createApp } from './http/app.ts';
+import { readAdminToken } from './http/admin.ts';
+import { idempotency } from './http/idempotency.ts';
 import { createRegistry } from './http/metrics.ts';
 import { onShutdown, type Closer } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -29,6 +31,7 @@ export interface ServiceContext<P> {
   kafka: Kafka;
   registry: Registry;
   app: FastifyInstance;
+  idempotencyTtlSeconds: number;
   /** Register something to close on shutdown (closed in reverse order). */
   onClose(closer: Closer): void;
 }
@@ -49,7 +52,11 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const port = env.int('PORT', def.defaultPort, { min: 0, max: 65535 });
   const poolSize = env.int('DB_POOL_SIZE', 10, { min: 1, max: 200 });
   const databaseUrl = serviceDatabaseUrl(def.database, env);
+  const idempotencyTtlSeconds = env.int('IDEMPOTENCY_TTL_S', 86_400, { min: 1 });
+  const idempotencyLockSeconds = env.int('IDEMPOTENCY_LOCK_S', 10, { min: 1 });
   env.done();
+  // Fails fast in production without a token, even in services with no admin route yet.
+  readAdminToken();
 
   const logger = createLogger(def.name, common.logLevel);
   const closers: Closer[] = [];
@@ -78,7 +85,9 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     },
   });
 
-  const ctx: ServiceContext<P> = { name: def.name, env, common, logger, prisma, redis, kafka, registry, app, onClose: (c) => closers.push(c) };
+  await app.register(idempotency, { redis, service: def.name, ttlSeconds: idempotencyTtlSeconds, lockSeconds: idempotencyLockSeconds });
+
+  const ctx: ServiceContext<P> = { name: def.name, env, common, logger, prisma, redis, kafka, registry, app, idempotencyTtlSeconds, onClose: (c) => closers.push(c) };
   await def.setup(ctx);
   closers.push(() => app.close());
   onShutdown(logger, closers);

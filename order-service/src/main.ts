@@ -18,8 +18,9 @@ await runService<Db>({
     const deadlineMs = env.int('ORDER_DEADLINE_MS', 30_000, { min: 100 });
     const sweepMs = env.int('ORDER_DEADLINE_SWEEP_MS', 1_000, { min: 50 });
     const retry = readRetryPolicy(env);
+    const faultKillAfterCommit = env.bool('FAULT_KILL_AFTER_ORDER_COMMIT', false);
     env.done();
-    await ctx.app.register(orderRoutes, { prisma: ctx.prisma, deadlineMs });
+    await ctx.app.register(orderRoutes, { prisma: ctx.prisma, deadlineMs, idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000, faultKillAfterCommit });
     const consumer = await runConsumer({
       kafka: ctx.kafka,
       groupId: 'order-service',

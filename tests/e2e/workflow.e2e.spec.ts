@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/processes.ts';
-import { getOrder, netCharged, notifications, payments, placeOrder, product, setStock, startStack, uniqueSku, waitTerminal, type Stack } from '../support/stack.ts';
+import { cancelOrder, getOrder, netCharged, notifications, payments, placeOrder, product, setStock, startStack, uniqueSku, waitTerminal, type Stack } from '../support/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -63,7 +63,7 @@ describe('order workflow', { timeout: 90_000 }, () => {
     // tok_hang keeps the order in PAYMENT_PENDING while the provider does not answer.
     const pending = await placeOrder(stack, { paymentToken: 'tok_hang', items: [{ sku, quantity: 3 }] });
     await waitFor(async () => (await getOrder(stack, pending.orderId)).status === 'PAYMENT_PENDING', { what: 'payment pending' });
-    const cancel = await fetch(`${stack.url('order-service')}/orders/${pending.orderId}/cancel`, { method: 'POST' });
+    const cancel = await cancelOrder(stack, pending.orderId);
     expect(cancel.status).toBe(202);
     expect(await getOrder(stack, pending.orderId)).toMatchObject({ status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
     await waitFor(async () => (await product(stack, sku)).reserved === 0, { what: 'stock released' });
@@ -73,7 +73,7 @@ describe('order workflow', { timeout: 90_000 }, () => {
 
     const done = await placeOrder(stack, { items: [{ sku, quantity: 1 }] });
     expect(await waitTerminal(stack, done.orderId)).toMatchObject({ status: 'COMPLETED' });
-    const refused = await fetch(`${stack.url('order-service')}/orders/${done.orderId}/cancel`, { method: 'POST' });
+    const refused = await cancelOrder(stack, done.orderId);
     expect(refused.status).toBe(409);
     expect(refused.headers.get('content-type')).toContain('application/problem+json');
     expect(await refused.json()).toMatchObject({ status: 409, type: expect.stringContaining('order_not_cancellable') });

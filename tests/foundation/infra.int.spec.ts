@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { SERVICE_DATABASES } from '@shop/lib/db/databases';
+import { migrationsDir, SERVICE_DATABASES } from '@shop/lib/db/databases';
+import { listMigrations } from '@shop/lib/db/migrate';
 import { infra, pool } from '../support/infra.ts';
 
 describe('infra script', () => {
@@ -55,8 +56,9 @@ describe('infra script', () => {
         { column_name: 'headers', data_type: 'jsonb' },
         { column_name: 'created_at', data_type: 'timestamp with time zone' },
       ]);
-      const migrations = await p.query('select migration_name, finished_at is not null as done, length(checksum) as len from _prisma_migrations');
-      expect(migrations.rows).toEqual([{ migration_name: '20261125000000_init', done: true, len: 64 }]);
+      const migrations = await p.query('select migration_name, finished_at is not null as done, checksum from _prisma_migrations order by migration_name');
+      const onDisk = await listMigrations(migrationsDir(db));
+      expect(migrations.rows).toEqual(onDisk.map((m) => ({ migration_name: m.name, done: true, checksum: m.checksum })));
     } finally {
       await p.end();
     }

@@ -37,9 +37,13 @@ export interface RunningProcess {
 const running = new Set<RunningProcess>();
 // Registered at module load (collection time): a hook registered later, inside a test or a
 // beforeAll, would never run.
-afterAll(async () => {
-  // Graceful first, so consumers leave their groups and the next test file does not wait
-  // for their sessions to expire; SIGKILL whatever does not stop in time.
+afterAll(() => stopAll());
+
+/**
+ * Graceful first, so consumers leave their groups and the next test file does not wait for
+ * their sessions to expire; SIGKILL whatever does not stop in time.
+ */
+export async function stopAll(): Promise<void> {
   await Promise.all(
     [...running].map(async (p) => {
       const timer = setTimeout(() => void p.kill(), 8_000);
@@ -47,7 +51,7 @@ afterAll(async () => {
       clearTimeout(timer);
     }),
   );
-});
+}
 
 export async function startProcess(
   name: string,

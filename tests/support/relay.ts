@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, onTestFinished } from 'vitest';
 import { SERVICE_DATABASES } from '@shop/lib/db/databases';
 import { pool } from './infra.ts';
-import { fetchStatus, startProcess, waitFor, type RunningProcess } from './processes.ts';
+import { fetchStatus, startProcess, stopAll, waitFor, type RunningProcess } from './processes.ts';
 
 export interface RelayHarness {
   prefix: string;
@@ -17,6 +17,8 @@ export interface RelayHarness {
 // inside hooks or tests, where registering a new hook would be too late.
 const harnesses: { prefix: string; publication: string }[] = [];
 afterAll(async () => {
+  if (harnesses.length === 0) return;
+  await stopAll(); // a running relay keeps its slot active, and an active slot cannot be dropped
   for (const h of harnesses.splice(0)) await dropSlots(h.prefix, h.publication);
 });
 

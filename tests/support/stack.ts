@@ -121,3 +121,7 @@ export async function netCharged(stack: Stack, orderId: string): Promise<number>
   const captured = p.charges.filter((c) => c.status === 'CAPTURED').reduce((s, c) => s + c.amountCents, 0);
   return captured - p.refunds.reduce((s, r) => s + r.amountCents, 0);
 }
+
+export async function cancelOrder(stack: Stack, orderId: string): Promise<Response> {
+  return fetch(`${stack.url('order-service')}/orders/${orderId}/cancel`, { method: 'POST', headers: { 'idempotency-key': randomUUID() } });
+}

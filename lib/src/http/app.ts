@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
@@ -30,6 +31,13 @@ export function createApp(options: AppOptions): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
 
+  // OpenAPI 3.1 generated from the route schemas, served at /docs (JSON).
+  void app.register(swagger, {
+    openapi: { openapi: '3.1.0', info: { title: options.service, version: '1.0.0' } },
+    hideUntagged: false,
+  });
+  // JSON only: anything else is 415, not a string that then fails validation.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, 404, 'not_found', `no route for ${request.method} ${request.url}`));
 
@@ -68,6 +76,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     const ready = results.every(([, r]) => r.ok);
     return reply.code(ready ? 200 : 503).send({ ready, service: options.service, checks: Object.fromEntries(results) });
   });
+
+  app.get('/docs', async () => app.swagger());
 
   app.get('/metrics', async (_request, reply) => {
     reply.type(options.registry.contentType);

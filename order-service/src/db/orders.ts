@@ -14,9 +14,13 @@ const toEnvelopes = (orderId: string, events: OrderEvent[], causationId: string 
 
 export async function insertOrder(
   tx: Tx,
-  order: { state: OrderState; items: OrderLine[]; idempotencyKey: string | null; deadlineAt: Date; events: OrderEvent[] },
+  order: { state: OrderState; items: OrderLine[]; idempotency: { key: string; fingerprint: string; expiresAt: Date } | null; deadlineAt: Date; events: OrderEvent[] },
 ): Promise<void> {
   const { state } = order;
+  if (order.idempotency) {
+    // A key past its TTL is free again: the old order keeps its data but gives the key up.
+    await tx.order.updateMany({ where: { idempotencyKey: order.idempotency.key, idempotencyExpiresAt: { lt: new Date() } }, data: { idempotencyKey: null } });
+  }
   await tx.order.create({
     data: {
       id: state.id,
@@ -25,7 +29,9 @@ export async function insertOrder(
       paymentToken: state.paymentToken,
       status: state.status,
       totalCents: BigInt(state.totalCents),
-      idempotencyKey: order.idempotencyKey,
+      idempotencyKey: order.idempotency?.key ?? null,
+      requestFingerprint: order.idempotency?.fingerprint ?? null,
+      idempotencyExpiresAt: order.idempotency?.expiresAt ?? null,
       deadlineAt: order.deadlineAt,
       items: { create: order.items.map((i, n) => ({ lineNo: n + 1, sku: i.sku, quantity: i.quantity, unitPriceCents: BigInt(i.unitPriceCents) })) },
       history: { create: { status: 'CREATED', causeType: 'PlaceOrder' } },
@@ -59,8 +65,11 @@ export async function applyDecision(tx: Tx, state: OrderState, decision: Decisio
   }
 }
 
+/** The live order holding this Idempotency-Key (one whose key expired does not count). */
 export async function findByIdempotencyKey(db: Db, key: string) {
-  return db.order.findUnique({ where: { idempotencyKey: key }, select: { id: true } });
+  const order = await db.order.findUnique({ where: { idempotencyKey: key }, select: { id: true, requestFingerprint: true, idempotencyExpiresAt: true } });
+  if (!order || (order.idempotencyExpiresAt && order.idempotencyExpiresAt < new Date())) return undefined;
+  return order;
 }
 
 export async function loadOrderView(db: Db | Tx, id: string) {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { uuidv7 } from 'uuidv7';
-import { conflict, invalid, notFound } from '@shop/lib/errors';
+import { AppError, conflict, invalid, notFound } from '@shop/lib/errors';
 import { responses } from '@shop/lib/http/schemas';
 import { decide, placeOrder } from '../domain/order.ts';
 import type { Db } from '../db/client.ts';
@@ -34,30 +34,51 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 }
 
 const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === 'P2002';
+const reused = () => new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { status: 422 });
 
-export async function orderRoutes(app: FastifyInstance, opts: { prisma: Db; deadlineMs: number }) {
+export interface OrderRouteOptions {
+  prisma: Db;
+  deadlineMs: number;
+  idempotencyTtlMs: number;
+  /** Failure injection: SIGKILL this process right after an order commits, before the reply. */
+  faultKillAfterCommit: boolean;
+}
+
+export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions) {
   const { prisma } = opts;
 
   app.post('/orders', {
-    schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422]) },
+    config: { idempotency: { fallback: 'database' } },
+    schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 503]) },
   }, async (request, reply) => {
     const body = request.body as PlaceOrderBody;
-    const key = (request.headers['idempotency-key'] as string) ?? null;
-    const existing = key ? await findByIdempotencyKey(prisma, key) : null;
+    const idem = request.idempotency!;
+    // The database is the last word on the key: it survives a Redis restart or eviction.
+    const existing = await findByIdempotencyKey(prisma, idem.key);
+    if (existing && existing.requestFingerprint !== idem.fingerprint) throw reused();
     let orderId = existing?.id;
     if (!orderId) {
       const placed = placeOrder({ id: uuidv7(), ...body });
       try {
         await prisma.$transaction((tx) =>
-          insertOrder(tx, { state: placed.state, items: body.items, idempotencyKey: key, deadlineAt: new Date(Date.now() + opts.deadlineMs), events: placed.events }),
+          insertOrder(tx, {
+            state: placed.state,
+            items: body.items,
+            idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
+            deadlineAt: new Date(Date.now() + opts.deadlineMs),
+            events: placed.events,
+          }),
         );
         orderId = placed.state.id;
         request.log.info({ correlationId: orderId, totalCents: placed.state.totalCents }, 'order placed');
+        if (opts.faultKillAfterCommit) process.kill(process.pid, 'SIGKILL');
       } catch (error) {
-        // Same key raced in from a concurrent request (or a retry after a lost reply): it wins.
-        if (!key || !isUniqueViolation(error)) throw error;
-        orderId = (await findByIdempotencyKey(prisma, key))?.id;
-        if (!orderId) throw error;
+        // Same key raced in from a concurrent request without Redis: the first one wins.
+        if (!isUniqueViolation(error)) throw error;
+        const winner = await findByIdempotencyKey(prisma, idem.key);
+        if (!winner) throw error;
+        if (winner.requestFingerprint !== idem.fingerprint) throw reused();
+        orderId = winner.id;
       }
     }
     const view = (await loadOrderView(prisma, orderId))!;
@@ -83,7 +104,7 @@ export async function orderRoutes(app: FastifyInstance, opts: { prisma: Db; dead
   });
 
   app.post('/orders/:id/cancel', {
-    schema: { params: OrderIdParams, response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409]) },
+    schema: { headers: IdempotencyHeaders, params: OrderIdParams, response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409, 422, 503]) },
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
     await prisma.$transaction(async (tx) => {

@@ -49,6 +49,7 @@ export const ListOrdersQuery = Type.Object(
 );
 export type ListOrdersQuery = Static<typeof ListOrdersQuery>;
 
+/** Documented here for OpenAPI; the idempotency plugin enforces it (missing on POST ⇒ 400). */
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' }),
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' })),
 });
