@@ -60,7 +60,11 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
 
   const logger = createLogger(def.name, common.logLevel);
   const closers: Closer[] = [];
-  const prisma = createPrisma(def.PrismaClient as never, { url: databaseUrl, poolSize }) as P;
+  const prisma = createPrisma(def.PrismaClient as never, {
+    url: databaseUrl,
+    poolSize,
+    onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection lost'),
+  }) as P;
   closers.push(() => prisma.$disconnect());
   const redis = createRedis(common.redisUrl, logger);
   closers.push(() => redis.quit().catch(() => redis.disconnect()));

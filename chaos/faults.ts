@@ -1,0 +1,128 @@
+// Failure injection against the locally started stack (`npm run up`): every action is real —
+// signals to real processes, the real broker stopped, the real Postgres restarted.
+import { execFile } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { Kafka, logLevel } from 'kafkajs';
+import { REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
+
+const exec = promisify(execFile);
+export const STATE = process.env.SHOP_STATE_DIR ?? join(REPO_ROOT, '.state');
+export const PROCESSES = ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay'] as const;
+export type Target = (typeof PROCESSES)[number];
+
+export interface FaultRecord {
+  at: string;
+  action: string;
+  target?: string;
+  detail?: string;
+}
+
+const LOG = join(STATE, 'logs', 'chaos.log');
+
+export function record(action: string, target?: string, detail?: string): FaultRecord {
+  const entry: FaultRecord = { at: new Date().toISOString(), action, target, detail };
+  mkdirSync(join(STATE, 'logs'), { recursive: true });
+  appendFileSync(LOG, `${JSON.stringify(entry)}\n`);
+  console.log(`[chaos ${entry.at}] ${action}${target ? ` ${target}` : ''}${detail ? ` (${detail})` : ''}`);
+  return entry;
+}
+
+function pidOf(target: Target): number | undefined {
+  const file = join(STATE, 'run', `${target}.pid`);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8'));
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+function assertTarget(target: string | undefined): Target {
+  if (!PROCESSES.includes(target as Target)) throw new Error(`target must be one of ${PROCESSES.join(', ')}`);
+  return target as Target;
+}
+
+const infra = (command: string) => exec('bash', [join(REPO_ROOT, 'scripts/infra.sh'), command], { cwd: REPO_ROOT, timeout: 180_000 });
+const stackUp = () => exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
+
+async function signal(target: Target, sig: NodeJS.Signals): Promise<number> {
+  const pid = pidOf(target);
+  if (!pid) throw new Error(`${target} is not running (start it with npm run up)`);
+  process.kill(pid, sig);
+  return pid;
+}
+
+export const ACTIONS: Record<string, (target?: string, extra?: string) => Promise<FaultRecord>> = {
+  async kill(target) {
+    const t = assertTarget(target);
+    return record('kill', t, `SIGKILL pid ${await signal(t, 'SIGKILL')}`);
+  },
+  async restart(target) {
+    const t = assertTarget(target);
+    if (pidOf(t)) await signal(t, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    await stackUp();
+    return record('restart', t, `now pid ${pidOf(t)}`);
+  },
+  async pause(target) {
+    const t = assertTarget(target);
+    return record('pause', t, `SIGSTOP pid ${await signal(t, 'SIGSTOP')}`);
+  },
+  async resume(target) {
+    const t = assertTarget(target);
+    return record('resume', t, `SIGCONT pid ${await signal(t, 'SIGCONT')}`);
+  },
+  async 'kafka-stop'() {
+    await infra('kafka-stop');
+    return record('kafka-stop');
+  },
+  async 'kafka-start'() {
+    await infra('kafka-start');
+    return record('kafka-start');
+  },
+  async 'pg-restart'() {
+    await infra('pg-restart');
+    return record('pg-restart', undefined, 'immediate mode');
+  },
+  async 'pg-kill-walsender'(target) {
+    const db = (target ?? 'orders') as ServiceDatabase;
+    if (!SERVICE_DATABASES.includes(db)) throw new Error(`database must be one of ${SERVICE_DATABASES.join(', ')}`);
+    const client = new pg.Client({ connectionString: serviceDatabaseUrl(db) });
+    await client.connect();
+    try {
+      const r = await client.query('select pg_terminate_backend(active_pid) as ok, slot_name from pg_replication_slots where database = $1 and active', [db]);
+      return record('pg-kill-walsender', db, `${r.rowCount} walsender(s) terminated`);
+    } finally {
+      await client.end();
+    }
+  },
+  async 'redis-stop'() {
+    await infra('redis-stop');
+    return record('redis-stop');
+  },
+  async 'redis-start'() {
+    await infra('redis-start');
+    return record('redis-start');
+  },
+  async poison(target) {
+    const topic = target ?? 'order.events';
+    const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const key = `poison-${Date.now()}`;
+    await producer.send({ topic, acks: -1, messages: [{ key, value: '{"poison": true, this is not json' }] });
+    await producer.disconnect();
+    return record('poison', topic, key);
+  },
+  async latency(target, ms) {
+    // tc netem needs CAP_NET_ADMIN and a qdisc on loopback that would slow every test on the
+    // machine; a per-component proxy would need the stack to be started behind it. Neither is
+    // safe to do to a running stack from here, so we refuse rather than pretend.
+    throw new Error(`latency ${target ?? ''} ${ms ?? ''}: not supported by this CLI (see README: Failure injection)`);
+  },
+};
