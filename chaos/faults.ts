@@ -36,10 +36,12 @@ function pidOf(target: Target): number | undefined {
   const pid = Number(readFileSync(file, 'utf8'));
   try {
     process.kill(pid, 0);
-    return pid;
   } catch {
     return undefined;
   }
+  // A killed process that nobody reaped is a zombie: dead for our purposes.
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
+  return /^\d+ \(.*\) Z/.test(stat) ? undefined : pid;
 }
 
 function assertTarget(target: string | undefined): Target {

@@ -30,12 +30,18 @@ const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const env = (p) => ({ ...process.env, PORT: String(p.port), ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token' });
 const args = (p) => ['--import', TSX, join(ROOT, p.name, 'src', 'main.ts')];
 const pidFile = (p) => join(RUN, `${p.name}.pid`);
+// A SIGKILLed process whose parent never reaps it lingers as a zombie: kill(pid, 0) still
+// succeeds, so /proc is asked too.
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 };
 const runningPid = (p) => {

@@ -23,12 +23,24 @@ export const invalid = (message: string, details?: Record<string, unknown>) => n
 /** Postgres / driver failures that a retry can fix: lost connections, serialization and lock failures. */
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
 const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
+// Prisma's own codes for an unreachable/closed database, a transaction conflict or deadlock,
+// and a transaction that died with its connection.
+const TRANSIENT_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2034']);
+// Driver-adapter error kinds that mean the connection, not the statement, failed.
+const TRANSIENT_ADAPTER_KINDS = new Set(['ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'DatabaseNotReachable', 'TransactionWriteConflict', 'TransactionAlreadyClosed']);
+
+/** The Postgres SQLSTATE or adapter kind inside a Prisma error (meta.driverAdapterError.cause). */
+function adapterCause(error: unknown): { code?: string; originalCode?: string; kind?: string } | undefined {
+  return (error as { meta?: { driverAdapterError?: { cause?: { code?: string; originalCode?: string; kind?: string } } } }).meta?.driverAdapterError?.cause;
+}
 
 export function isTransient(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof AppError) return e.canRetry;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_NODE_CODES.has(code))) return true;
+    if (typeof code === 'string' && (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_NODE_CODES.has(code) || TRANSIENT_PRISMA_CODES.has(code))) return true;
+    const cause = adapterCause(e);
+    if (cause && (TRANSIENT_SQLSTATES.has(cause.originalCode ?? '') || TRANSIENT_SQLSTATES.has(cause.code ?? '') || TRANSIENT_ADAPTER_KINDS.has(cause.kind ?? ''))) return true;
     const message = String((e as { message?: unknown }).message ?? '');
     // Prisma's adapter wraps driver errors; these texts are the driver's own for a dropped connection.
     if (/Connection terminated|terminating connection|Client has encountered a connection error|connection is closed|Can't reach database/i.test(message)) return true;

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, expect } from 'vitest';
 import { waitFor } from './processes.ts';
+import { consumerLag } from '../../chaos/drain.ts';
 
 export const kafka = new Kafka({ clientId: 'tests', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
 
@@ -107,22 +108,7 @@ export async function waitDrained(groups: Record<string, string[]>, timeoutMs = 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await waitFor(
-      async () => {
-        for (const [groupId, topics] of Object.entries(groups)) {
-          for (const topic of topics) {
-            const ends = await admin.fetchTopicOffsets(topic);
-            const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-            for (const end of ends) {
-              const c = committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1';
-              if (Number(end.offset) > 0 && Number(c) < Number(end.offset)) return false;
-            }
-          }
-        }
-        return true;
-      },
-      { timeoutMs, intervalMs: 250, what: 'consumer groups drained' },
-    );
+    await waitFor(async () => (await consumerLag(admin, groups)) === 0, { timeoutMs, intervalMs: 250, what: 'consumer groups drained' });
   } finally {
     await admin.disconnect();
   }

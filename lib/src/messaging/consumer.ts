@@ -40,7 +40,8 @@ export function readRetryPolicy(env: { int(name: string, fallback: number, o?: {
   return {
     baseMs: env.int('RETRY_BASE_MS', 100, { min: 1, max: 60_000 }),
     capMs: env.int('RETRY_CAP_MS', 5_000, { min: 1, max: 600_000 }),
-    attempts: env.int('RETRY_ATTEMPTS', 8, { min: 1, max: 1_000 }),
+    // ~75 s of retries at the defaults: rides out a Postgres restart or a short outage.
+    attempts: env.int('RETRY_ATTEMPTS', 20, { min: 1, max: 1_000 }),
   };
 }
 
@@ -138,7 +139,8 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
   await consumer.connect();
   await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
   await consumer.run({
-    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+    // One partition's in-place retries (e.g. a flaky provider) must not stall the others.
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? opts.partitions,
     eachMessage: async ({ topic, partition, message, heartbeat }) => handleOne(topic, partition, message, heartbeat),
   });
   logger.info({ groupId, topics: opts.topics }, 'consumer running');

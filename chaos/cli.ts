@@ -1,0 +1,32 @@
+// npm run chaos -- <action> [target]            one fault against the stack of `npm run up`
+// npm run chaos -- soak --orders N --faults F --seed S [--rate R]
+import { ACTIONS } from './faults.ts';
+import { soak } from './soak.ts';
+
+const [action, ...rest] = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = rest.indexOf(`--${name}`);
+  return i >= 0 ? Number(rest[i + 1]) : fallback;
+};
+
+if (action === 'soak') {
+  const opts = { orders: flag('orders', 1000), faults: flag('faults', 8), seed: flag('seed', 1), rate: flag('rate', 50) };
+  console.log(`[soak] ${opts.orders} orders at ${opts.rate}/s, ${opts.faults} faults, seed ${opts.seed}`);
+  const started = Date.now();
+  const report = await soak(opts);
+  console.log('\n== soak report ==');
+  console.log(`faults injected (${report.faults.length} actions):`);
+  for (const f of report.faults) console.log(`  ${f.at} ${f.action}${f.target ? ` ${f.target}` : ''}${f.detail ? ` (${f.detail})` : ''}`);
+  for (const [k, v] of Object.entries(report.counts)) console.log(`  ${k.padEnd(18)} ${v}`);
+  console.log(`  drain time         ${(report.drainMs / 1000).toFixed(1)} s`);
+  console.log(`  total time         ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`violations: ${report.violations.length}`);
+  for (const v of report.violations.slice(0, 50)) console.log(`  - ${v}`);
+  process.exit(report.violations.length === 0 ? 0 : 1);
+} else if (action && ACTIONS[action]) {
+  await ACTIONS[action]!(rest[0], rest[1]);
+  process.exit(0);
+} else {
+  console.error(`usage: npm run chaos -- <${[...Object.keys(ACTIONS), 'soak'].join('|')}> [target]`);
+  process.exit(2);
+}

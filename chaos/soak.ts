@@ -1,0 +1,148 @@
+// Soak: open-loop load plus F faults at seeded random times, then drain and check.
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { check, type CheckInput, type CheckReport } from './checker.ts';
+import { consumerLag } from './drain.ts';
+import { ACTIONS, PROCESSES, STATE, type FaultRecord } from './faults.ts';
+import { runLoad, seededRandom } from './load.ts';
+
+const exec = promisify(execFile);
+
+export interface SoakOptions {
+  orders: number;
+  faults: number;
+  seed: number;
+  rate: number;
+}
+
+/** One fault = an injection and, after a pause, its recovery. Kinds are cycled so every kind appears. */
+const FAULTS: { name: string; run: (random: () => number) => Promise<FaultRecord[]> }[] = [
+  { name: 'kill service', run: async (r) => killAndRestart(PROCESSES[Math.floor(r() * 4)]!) },
+  { name: 'kill relay', run: async () => killAndRestart('outbox-relay') },
+  { name: 'kafka outage', run: async () => withPause([await ACTIONS['kafka-stop']!()], 4_000, () => ACTIONS['kafka-start']!()) },
+  { name: 'pg restart', run: async () => [await ACTIONS['pg-restart']!()] },
+  { name: 'walsender killed', run: async (r) => [await ACTIONS['pg-kill-walsender']!(['orders', 'inventory', 'payments', 'notifications'][Math.floor(r() * 4)])] },
+  { name: 'redis outage', run: async () => withPause([await ACTIONS['redis-stop']!()], 3_000, () => ACTIONS['redis-start']!()) },
+  { name: 'hung process', run: async (r) => { const t = PROCESSES[Math.floor(r() * 5)]!; return withPause([await ACTIONS.pause!(t)], 3_000, () => ACTIONS.resume!(t)); } },
+  { name: 'poison message', run: async () => [await ACTIONS.poison!('order.events')] },
+];
+
+async function killAndRestart(target: string): Promise<FaultRecord[]> {
+  const killed = await ACTIONS.kill!(target);
+  await new Promise((r) => setTimeout(r, 1_000));
+  return [killed, await ACTIONS.restart!(target)];
+}
+
+async function withPause(first: FaultRecord[], ms: number, recover: () => Promise<FaultRecord>): Promise<FaultRecord[]> {
+  await new Promise((r) => setTimeout(r, ms));
+  return [...first, await recover()];
+}
+
+export interface SoakResult extends CheckReport {
+  faults: FaultRecord[];
+  drainMs: number;
+  /** What the checker needs to run again (e.g. after a deliberate corruption). */
+  input: CheckInput;
+}
+
+export async function soak(opts: SoakOptions): Promise<SoakResult> {
+  const random = seededRandom(opts.seed);
+  const since = new Date();
+  await exec('bash', [join(REPO_ROOT, 'scripts/infra.sh'), 'up'], { cwd: REPO_ROOT, timeout: 600_000 });
+  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
+
+  // SKUs of this run, stocked so that roughly a third of the demand goes out of stock.
+  const run = `${opts.seed}-${Date.now().toString(36)}`.toUpperCase();
+  const skus = Array.from({ length: 5 }, (_, i) => `SOAK-${run}-${i}`);
+  const perSku = Math.max(1, Math.round((opts.orders * 2 * 0.6) / skus.length));
+  const startStock: Record<string, number> = {};
+  for (const sku of skus) {
+    const res = await fetch(`http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}/products/${sku}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.ADMIN_TOKEN ?? 'dev-admin-token'}` },
+      body: JSON.stringify({ name: `soak ${sku}`, onHand: perSku }),
+    });
+    if (res.status !== 200) throw new Error(`could not stock ${sku}: ${res.status} ${await res.text()}`);
+    startStock[sku] = perSku;
+  }
+
+  const durationMs = (opts.orders / opts.rate) * 1000;
+  const faultTimes = Array.from({ length: opts.faults }, () => random() * durationMs * 0.9).sort((a, b) => a - b);
+  mkdirSync(join(STATE, 'chaos'), { recursive: true });
+  const recordFile = join(STATE, 'chaos', `load-${run}.jsonl`);
+  const started = Date.now();
+  const load = runLoad({ orderUrl: `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`, orders: opts.orders, rate: opts.rate, skus, tokens: ['tok_ok', 'tok_ok', 'tok_ok', 'tok_decline', 'tok_flaky'], random, recordFile });
+  const faults: FaultRecord[] = [];
+  const poisonKeys: string[] = [];
+  for (let i = 0; i < faultTimes.length; i++) {
+    const wait = started + faultTimes[i]! - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const kind = FAULTS[i % FAULTS.length]!;
+    try {
+      const done = await kind.run(random);
+      faults.push(...done);
+      for (const f of done) if (f.action === 'poison' && f.detail) poisonKeys.push(f.detail);
+    } catch (error) {
+      faults.push({ at: new Date().toISOString(), action: `${kind.name} FAILED`, detail: (error as Error).message });
+    }
+  }
+  const records = await load;
+
+  // Drain: everything back up, every acknowledged order terminal, every consumer caught up.
+  const drainStart = Date.now();
+  await ACTIONS['kafka-start']!();
+  await ACTIONS['redis-start']!();
+  for (const p of PROCESSES) await ACTIONS.resume!(p).catch(() => undefined);
+  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
+  await waitTerminal(records.filter((r) => r.orderId).map((r) => r.orderId!));
+  await waitQuiet();
+  const drainMs = Date.now() - drainStart;
+  const input: CheckInput = { records, startStock, poisonKeys, since };
+  const report = await check(input);
+  return { ...report, faults, drainMs, input };
+}
+
+/**
+ * Compensations (releases, refunds, notifications) still travel after the last order is
+ * terminal: wait until the relay has nothing pending and every consumer group is caught up,
+ * twice in a row.
+ */
+async function waitQuiet(timeoutMs = 300_000): Promise<void> {
+  const admin = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (let quiet = 0; quiet < 2 && Date.now() < deadline; ) {
+      const lag = await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/lag`).then((r) => r.json() as Promise<{ slots: { pendingMessages: number; lagBytes: number | null }[] }>).catch(() => undefined);
+      const relayIdle = lag !== undefined && lag.slots.every((s) => s.pendingMessages === 0 && (s.lagBytes ?? 0) < 1_000_000);
+      quiet = relayIdle && (await consumerLag(admin)) === 0 ? quiet + 1 : 0;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function waitTerminal(orderIds: string[], timeoutMs = 300_000): Promise<void> {
+  const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 1 });
+  const notifications = new pg.Pool({ connectionString: serviceDatabaseUrl('notifications'), max: 1 });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const open = (await db.query("select count(*)::int as n from orders where id = any($1::uuid[]) and status not in ('COMPLETED', 'CANCELLED')", [orderIds])).rows[0].n;
+      const notified = (await notifications.query('select count(distinct order_id)::int as n from notifications where order_id = any($1::uuid[])', [orderIds])).rows[0].n;
+      if (open === 0 && notified >= orderIds.length) return;
+      if (Date.now() > deadline) return; // the checker reports what is still open
+      process.stderr.write(`\r[drain] ${open} orders open, ${orderIds.length - notified} without notification   `);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  } finally {
+    await db.end();
+    await notifications.end();
+  }
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { AppError, isTransient } from './errors.ts';
+
+const prismaError = (code: string, cause: Record<string, string>) => Object.assign(new Error('Database error'), { code, meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
+
+describe('isTransient', () => {
+  it.each([
+    ['a server that is starting up (57P03, wrapped by Prisma)', prismaError('P2010', { originalCode: '57P03', kind: 'postgres', code: '57P03' })],
+    ['a terminated connection (57P01)', prismaError('P2010', { originalCode: '57P01', kind: 'postgres', code: '57P01' })],
+    ['a serialization failure', prismaError('P2010', { originalCode: '40001', kind: 'postgres', code: '40001' })],
+    ['a closed connection kind', prismaError('P2010', { kind: 'ConnectionClosed' })],
+    ['a transaction conflict (P2034)', Object.assign(new Error('x'), { code: 'P2034' })],
+    ['a reset socket', Object.assign(new Error('x'), { code: 'ECONNRESET' })],
+    ['a retryable AppError', new AppError('x', 'x', { canRetry: true })],
+    ['a retryable cause', new Error('outer', { cause: Object.assign(new Error('inner'), { code: '40P01' }) })],
+  ])('retries %s', (_name, error) => expect(isTransient(error)).toBe(true));
+
+  it.each([
+    ['a division by zero', prismaError('P2010', { originalCode: '22012', kind: 'postgres', code: '22012' })],
+    ['an invalid uuid', prismaError('P2007', { originalCode: '22P02', kind: 'InvalidInputValue' })],
+    ['a unique violation', Object.assign(new Error('x'), { code: 'P2002' })],
+    ['a permanent AppError', new AppError('x', 'x', { canRetry: false })],
+  ])('does not retry %s', (_name, error) => expect(isTransient(error)).toBe(false));
+});

@@ -1,0 +1,72 @@
+// The chaos soak as CI runs it, and proof that the checker catches what it claims to.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from 'uuidv7';
+import { REPO_ROOT } from '@shop/lib/db/databases';
+import { check } from '../../chaos/checker.ts';
+import { ACTIONS } from '../../chaos/faults.ts';
+import { soak } from '../../chaos/soak.ts';
+import { pool } from '../support/infra.ts';
+
+const exec = promisify(execFile);
+const stack = (cmd: string) => exec(process.execPath, [`${REPO_ROOT}scripts/stack.mjs`, cmd], { cwd: REPO_ROOT, timeout: 180_000 });
+afterAll(() => stack('down'));
+
+describe('chaos soak', { timeout: 600_000 }, () => {
+  it('keeps every invariant through 1,000 orders and 8 faults of different kinds', async () => {
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'chaos/cli.ts', 'soak', '--orders', '1000', '--faults', '8', '--seed', '42', '--rate', '50'], {
+      cwd: REPO_ROOT,
+      // Outages here last seconds each and cluster in 20 s of load: a longer deadline lets most
+      // orders finish instead of timing out (both outcomes must keep the invariants).
+      env: { ...process.env, ORDER_DEADLINE_MS: '120000' },
+      timeout: 540_000,
+      maxBuffer: 32 * 1024 * 1024,
+    }).catch((error) => ({ stdout: `${error.stdout}\nEXIT ${error.code}` }));
+    console.info(stdout.split('== soak report ==')[1]?.slice(0, 3_000) ?? stdout.slice(-3_000));
+    expect(stdout).toContain('violations: 0');
+    expect(stdout).not.toContain('FAILED');
+    const kinds = new Set([...stdout.matchAll(/\] (kill|pause|kafka-stop|pg-restart|pg-kill-walsender|redis-stop|poison)\b/g)].map((m) => m[1]));
+    expect(kinds.size).toBeGreaterThanOrEqual(6);
+  });
+
+  it('has a checker that catches a corrupted stock row, a lost inbox row and an event that never reached Kafka', async () => {
+    const clean = await soak({ orders: 40, faults: 0, seed: 3, rate: 40 });
+    expect(clean.violations).toEqual([]);
+    const inventory = pool('inventory', 1);
+    const payments = pool('payments', 1);
+    const orders = pool('orders', 1);
+    try {
+      const sku = Object.keys(clean.input.startStock)[0]!;
+      const orderId = clean.input.records.find((r) => r.orderId)!.orderId!;
+      await inventory.query('update products set on_hand = on_hand + 1 where sku = $1', [sku]);
+      const inbox = await payments.query(
+        "delete from processed_events where event_id = (select event_id from processed_events where event_type = 'PaymentRequested' order by processed_at desc limit 1) returning *",
+      );
+      expect(inbox.rowCount).toBe(1);
+      await ACTIONS.kill!('outbox-relay');
+      const lostId = uuidv7();
+      // A known type that every consumer ignores, so its late delivery changes nothing.
+      await orders.query("insert into outbox (id, aggregate_type, aggregate_id, type, payload) values ($1, 'order', $2, 'NotificationSent', jsonb_build_object('orderId', $2::text))", [lostId, orderId]);
+
+      const broken = await check(clean.input);
+      expect(broken.violations).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(new RegExp(`^${sku}: onHand \\d+, expected`)),
+          expect.stringMatching(new RegExp(`^event ${inbox.rows[0].event_id} \\(PaymentRequested\\) applied 0 times by the payments consumer`)),
+          `event ${lostId} (NotificationSent) is in the orders outbox but never reached Kafka`,
+        ]),
+      );
+
+      // Undo the damage: the checker must go quiet again, so it is not just always complaining.
+      await inventory.query('update products set on_hand = on_hand - 1 where sku = $1', [sku]);
+      const r = inbox.rows[0];
+      await payments.query('insert into processed_events (consumer, event_id, event_type, topic, partition, "offset", processed_at) values ($1, $2, $3, $4, $5, $6, $7)', [r.consumer, r.event_id, r.event_type, r.topic, r.partition, r.offset, r.processed_at]);
+      await stack('up');
+      await new Promise((res) => setTimeout(res, 3_000));
+      expect((await check(clean.input)).violations).toEqual([]);
+    } finally {
+      await Promise.all([inventory.end(), payments.end(), orders.end()]);
+    }
+  });
+});
