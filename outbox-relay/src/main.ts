@@ -17,9 +17,11 @@ const config = readRelayConfig();
 const logger = createLogger('outbox-relay', config.logLevel);
 const registry = createRegistry('outbox-relay');
 const metrics = createRelayMetrics(registry);
-const publisher = new KafkaPublisher(createKafka({ clientId: 'outbox-relay', brokers: config.kafkaBrokers, logger }), config.topicPartitions);
+const kafka = createKafka({ clientId: 'outbox-relay', brokers: config.kafkaBrokers, logger });
 const route = createRouter(config.topicMap);
-const streams = config.sources.map((source) => new OutboxStream(source, config, publisher, route, metrics, logger.child({ database: source.name })));
+// One producer per database: a stream's failed batch and producer reset never touch the others.
+const publishers = config.sources.map(() => new KafkaPublisher(kafka, config.topicPartitions));
+const streams = config.sources.map((source, i) => new OutboxStream(source, config, publishers[i]!, route, metrics, logger.child({ database: source.name })));
 const pools = new Map(config.sources.map((s) => [s.name, new pg.Pool({ connectionString: s.connectionString, max: 2 })]));
 for (const pool of pools.values()) pool.on('error', () => undefined);
 const lag = new LagMonitor(streams, pools, metrics);
@@ -29,7 +31,7 @@ const app = createApp({
   logger,
   registry,
   readiness: {
-    kafka: () => publisher.isReachable(),
+    kafka: () => publishers[0]!.isReachable(),
     // Ready when every slot is either streamed by us or by a healthy peer (we are its standby).
     replication: async () => {
       const bad = streams.filter((s) => s.state !== 'active' && s.state !== 'standby');
@@ -41,7 +43,7 @@ app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.po
 
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(logger, [
-  () => publisher.close(),
+  () => Promise.all(publishers.map((p) => p.close())),
   () => Promise.all([...pools.values()].map((p) => p.end())),
   () => Promise.all(streams.map((s) => s.stop())),
   () => stopRetention(),

@@ -43,6 +43,31 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
     expect(keysOutOfOrder(after.messages)).toEqual([]);
   });
 
+  it('pauses while Kafka is down and resumes by itself, with the same process, losing nothing', async () => {
+    const run = `ko${randomUUID().slice(0, 8)}`;
+    const topic = `${run}.events`;
+    await createTopics([topic]);
+    const harness = relayHarness({ RELAY_DATABASES: 'orders,payments' });
+    const relay = await harness.start();
+    await waitActive(relay);
+    const collector = await Collector.start([topic]);
+    const before = await writeTransactions(pools.payments!, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5 });
+    await expectAllDelivered(collector, before);
+    await collector.stop();
+    // Kafka goes down while batches are in flight: the idempotent producer's sequence numbers
+    // for unacknowledged batches are then out of step with the broker's.
+    const writing = writeTransactions(pools.payments!, { aggregateType: run, transactions: 150, rowsPerTransaction: 20, keys: 5, startSeq: 1000, pauseMs: 20 });
+    await new Promise((r) => setTimeout(r, 500));
+    await infra('kafka-stop');
+    const during = await writing;
+    await infra('kafka-start');
+    const after = await writeTransactions(pools.payments!, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5, startSeq: 10_000 });
+    const again = await Collector.start([topic]);
+    await expectAllDelivered(again, [...before, ...during, ...after], 90_000);
+    expect(keysOutOfOrder(again.messages)).toEqual([]);
+    expect(relay.child.exitCode).toBeNull();
+  });
+
   it('reconnects by itself after Postgres restarts (immediate) mid-stream, losing nothing', async () => {
     const run = `pr${randomUUID().slice(0, 8)}`;
     const topic = `${run}.events`;

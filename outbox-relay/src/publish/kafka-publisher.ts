@@ -13,14 +13,19 @@ export interface OutboundMessage {
  * sequence numbers). `publish` resolves only when Kafka has acknowledged every message.
  */
 export class KafkaPublisher {
-  private readonly producer: Producer;
+  private producer: Producer;
   private readonly admin: Admin;
   private readonly knownTopics = new Set<string>();
   private connected?: Promise<void>;
+  private generation = 0;
 
-  constructor(kafka: Kafka, private readonly partitions: number) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, retry: { retries: 5 } });
+  constructor(private readonly kafka: Kafka, private readonly partitions: number) {
+    this.producer = this.newProducer();
     this.admin = kafka.admin();
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, retry: { retries: 5 } });
   }
 
   private connect(): Promise<void> {
@@ -34,7 +39,31 @@ export class KafkaPublisher {
     return this.connected;
   }
 
+  /**
+   * After a failed send the idempotent producer's sequence numbers may no longer match the
+   * broker's (it then answers OUT_OF_ORDER_SEQUENCE_NUMBER forever): start over with a new
+   * producer, hence a new producer id. Unacknowledged batches are resent (duplicates, no loss).
+   */
+  private async reset(generation: number): Promise<void> {
+    if (generation !== this.generation) return; // another stream already reset it
+    this.generation++;
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.connected = undefined;
+    await old.disconnect().catch(() => undefined);
+  }
+
   async publish(messages: OutboundMessage[]): Promise<void> {
+    const generation = this.generation;
+    try {
+      await this.send(messages);
+    } catch (error) {
+      await this.reset(generation);
+      throw error;
+    }
+  }
+
+  private async send(messages: OutboundMessage[]): Promise<void> {
     await this.connect();
     const byTopic = new Map<string, Message[]>();
     for (const m of messages) {
