@@ -216,6 +216,16 @@ kafka_stop() {
   rm -f "$KAFKA_PID"
 }
 
+# ---------------------------------------------------------------- browser for the dashboard test
+ensure_browser() {
+  local bin="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [ -x "$bin" ] && return 0
+  command -v apt-get >/dev/null || die "no $bin and no apt-get: install Chromium and set CHROMIUM_PATH"
+  log "installing Debian's chromium (for the dashboard browser test)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$LOGS/apt-chromium.log" 2>&1 \
+    || { tail -20 "$LOGS/apt-chromium.log" >&2; die "could not install chromium"; }
+}
+
 # ---------------------------------------------------------------- helpers
 wait_for() {
   local what="$1" secs="$2"; shift 2
@@ -247,6 +257,7 @@ case "$cmd" in
     log "infrastructure ready (logs in $LOGS)"
     ;;
   generate) ensure_node_modules; ensure_prisma_clients ;;
+  browser) ensure_browser ;;
   down) kafka_stop ;;
   status) status ;;
   reset)
@@ -263,5 +274,5 @@ case "$cmd" in
   redis-start) ensure_redis ;;
   redis-stop) redis_stop ;;
   pg-restart) pg_ctl_cluster restart -m immediate; wait_for "PostgreSQL" 60 pg_isready -h "$PGHOST" -p "$PGPORT" -q ;;
-  *) die "unknown command $cmd (up|down|status|reset|generate|kafka-start|kafka-stop|redis-start|redis-stop|pg-restart)" ;;
+  *) die "unknown command $cmd (up|down|status|reset|generate|browser|kafka-start|kafka-stop|redis-start|redis-stop|pg-restart)" ;;
 esac

@@ -34,6 +34,8 @@ export interface RelayConfig {
   retentionIntervalMs: number;
   /** Escape hatch: recreate a slot that vanished (events committed meanwhile are skipped!). */
   recreateMissingSlot: boolean;
+  /** Where the dashboard finds each service (for health and order lookup). */
+  serviceUrls: Record<string, string>;
 }
 
 export function readRelayConfig(env = new EnvReader()): RelayConfig {
@@ -79,6 +81,12 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     retentionMs: env.int('OUTBOX_RETENTION_MS', 3_600_000, { min: 0 }),
     retentionIntervalMs: env.int('OUTBOX_RETENTION_INTERVAL_MS', 60_000, { min: 100 }),
     recreateMissingSlot: env.bool('RELAY_RECREATE_MISSING_SLOT', false),
+    serviceUrls: {
+      'order-service': env.str('ORDER_SERVICE_URL', 'http://127.0.0.1:3001'),
+      'inventory-service': env.str('INVENTORY_SERVICE_URL', 'http://127.0.0.1:3002'),
+      'payment-service': env.str('PAYMENT_SERVICE_URL', 'http://127.0.0.1:3003'),
+      'notification-service': env.str('NOTIFICATION_SERVICE_URL', 'http://127.0.0.1:3004'),
+    },
   };
   for (const [from, to] of Object.entries(topicMap)) if (!from || !to) env.str('RELAY_TOPIC_MAP', '', { pattern: /^$/ });
   env.done();

@@ -12,6 +12,10 @@ import { KafkaPublisher } from './publish/kafka-publisher.ts';
 import { createRouter } from './publish/routing.ts';
 import { OutboxStream } from './replication/stream.ts';
 import { startRetention } from './retention.ts';
+import { DashboardMonitor } from './dashboard/monitor.ts';
+import { DeadLetters } from './dashboard/dlq.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
+import { readAdminToken } from '@shop/lib/http/admin';
 
 const config = readRelayConfig();
 const logger = createLogger('outbox-relay', config.logLevel);
@@ -41,9 +45,18 @@ const app = createApp({
 });
 app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.poll() }));
 
+// Operations page: lag charts, consumer lag, dead letters (with replay), order lookup, health.
+const admin = kafka.admin();
+const monitor = new DashboardMonitor(lag, metrics, admin, config.serviceUrls);
+const deadLetters = new DeadLetters(kafka, admin);
+await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: config.serviceUrls['order-service']!, adminToken: readAdminToken() });
+
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(logger, [
   () => Promise.all(publishers.map((p) => p.close())),
+  () => admin.disconnect(),
+  () => deadLetters.stop(),
+  () => monitor.stop(),
   () => Promise.all([...pools.values()].map((p) => p.end())),
   () => Promise.all(streams.map((s) => s.stop())),
   () => stopRetention(),
@@ -53,6 +66,12 @@ onShutdown(logger, [
 
 await app.listen({ host: config.host, port: config.port });
 lag.start(config.lagPollMs);
+monitor.start(config.lagPollMs);
+// The page works without Kafka (it says so); dead letters appear once Kafka answers.
+void admin
+  .connect()
+  .then(() => deadLetters.start())
+  .catch((error: Error) => logger.warn({ err: error.message }, 'dead-letter view unavailable until Kafka is reachable'));
 logger.info({ port: config.port, slots: config.sources.map((s) => s.slotName) }, 'outbox-relay listening');
 
 // A slot that is gone or lost its WAL must stop the process loudly, never be skipped.

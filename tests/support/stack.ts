@@ -21,9 +21,6 @@ export interface Stack {
 export async function startStack(opts: { instances?: Partial<Record<Service, number>>; env?: Record<string, string> } = {}): Promise<Stack> {
   const env = { ORDER_DEADLINE_MS: '10000', ORDER_DEADLINE_SWEEP_MS: '250', PAYMENT_PROVIDER_TIMEOUT_MS: '500', RETRY_BASE_MS: '50', ...opts.env };
   const harness = relayHarness();
-  const relayEnv = { ...harness.env, ...env };
-  const relay = await startProcess('outbox-relay', { env: relayEnv, logName: `relay-${harness.prefix}` });
-  await waitActive(relay);
   const instances = Object.fromEntries(SERVICES.map((s) => [s, [] as RunningProcess[]])) as Record<Service, RunningProcess[]>;
   const start = async (service: Service) => {
     const p = await startProcess(service, { env });
@@ -32,6 +29,17 @@ export async function startStack(opts: { instances?: Partial<Record<Service, num
     return p;
   };
   await Promise.all(SERVICES.flatMap((s) => Array.from({ length: opts.instances?.[s] ?? 1 }, () => start(s))));
+  // Started last so its operations page knows where the services are.
+  const relayEnv = {
+    ...harness.env,
+    ...env,
+    ORDER_SERVICE_URL: instances['order-service'][0]!.url,
+    INVENTORY_SERVICE_URL: instances['inventory-service'][0]!.url,
+    PAYMENT_SERVICE_URL: instances['payment-service'][0]!.url,
+    NOTIFICATION_SERVICE_URL: instances['notification-service'][0]!.url,
+  };
+  const relay = await startProcess('outbox-relay', { env: relayEnv, logName: `relay-${harness.prefix}` });
+  await waitActive(relay);
   const stack: Stack = {
     relay,
     instances,

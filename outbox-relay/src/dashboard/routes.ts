@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { notFound } from '@shop/lib/errors';
+import { requireAdmin } from '@shop/lib/http/admin';
+import { responses, Uuid } from '@shop/lib/http/schemas';
+import type { DeadLetters } from './dlq.ts';
+import type { DashboardMonitor } from './monitor.ts';
+
+const require = createRequire(import.meta.url);
+const PAGE = new URL('./page.html', import.meta.url);
+const ReplayBody = Type.Object({ topic: Type.String({ pattern: '\\.dlq$' }), partition: Type.Integer({ minimum: 0 }), offset: Type.String({ pattern: '^\\d+$' }) }, { additionalProperties: false });
+
+export async function dashboardRoutes(
+  app: FastifyInstance,
+  opts: { monitor: DashboardMonitor; deadLetters: DeadLetters; pools: Map<string, pg.Pool>; orderServiceUrl: string; adminToken: string },
+) {
+  const page = await readFile(PAGE, 'utf8');
+  const assets: Record<string, { file: string; type: string }> = {
+    'uplot.js': { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'application/javascript' },
+    'uplot.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
+  };
+
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
+
+  app.get('/assets/:name', { schema: { params: Type.Object({ name: Type.String() }) } }, async (request, reply) => {
+    const asset = assets[(request.params as { name: string }).name];
+    if (!asset) throw notFound('asset');
+    return reply.type(asset.type).header('cache-control', 'max-age=3600').send(await readFile(asset.file));
+  });
+
+  app.get('/api/overview', async () => {
+    const m = opts.monitor;
+    const dlq = await opts.deadLetters.summary().catch(() => ({ topics: [], latest: [] }));
+    return { at: new Date().toISOString(), kafkaUp: m.kafkaUp, slots: m.slots(), samples: m.samples, consumerLag: m.consumerLag, health: m.health, dlq };
+  });
+
+  // One order across services: its status history (order-service) and every event any service
+  // wrote for it (the outbox tables, which the relay reads anyway).
+  app.get('/api/orders/:id', { schema: { params: Type.Object({ id: Uuid }), response: responses({ 200: Type.Any() }) } }, async (request) => {
+    const { id } = request.params as { id: string };
+    const order = await fetch(`${opts.orderServiceUrl}/orders/${id}`, { signal: AbortSignal.timeout(2_000) })
+      .then(async (r) => (r.status === 200 ? r.json() : undefined))
+      .catch(() => undefined);
+    const events = (
+      await Promise.all(
+        [...opts.pools].map(async ([database, pool]) =>
+          (await pool.query('select id::text, type, created_at, payload from outbox where aggregate_id = $1', [id]).catch(() => ({ rows: [] }))).rows.map((r) => ({ database, ...r })),
+        ),
+      )
+    )
+      .flat()
+      .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
+    if (!order && events.length === 0) throw notFound(`order ${id}`);
+    return { orderId: id, order: order ?? null, events };
+  });
+
+  app.post('/api/dlq/replay', { preHandler: requireAdmin(opts.adminToken), schema: { body: ReplayBody } }, async (request) => {
+    return opts.deadLetters.replay(request.body as Static<typeof ReplayBody>);
+  });
+}
