@@ -1,5 +1,5 @@
 // order.events → reserve, release or commit stock, one transaction per message.
-import { assertNever } from '@shop/lib/events/catalog';
+import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
 import { PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
 import type { Db, Tx } from '../db/client.ts';
@@ -10,7 +10,7 @@ const MAX_LOST_RACES = 100;
 
 type Effect = (tx: Tx) => Promise<unknown>;
 
-function effectOf(event: Envelope, orderId: string): Effect | undefined {
+function effectOf(event: Envelope<OrderEvent>, orderId: string): Effect | undefined {
   switch (event.type) {
     case 'StockReservationRequested': {
       const items = event.payload.items;
@@ -27,23 +27,13 @@ function effectOf(event: Envelope, orderId: string): Effect | undefined {
     case 'PaymentRequested':
     case 'OrderCancelled':
     case 'PaymentCancellationRequested':
-    case 'StockReserved':
-    case 'StockRejected':
-    case 'StockReleased':
-    case 'StockCommitted':
-    case 'StockLevelSet':
-    case 'PaymentCaptured':
-    case 'PaymentDeclined':
-    case 'PaymentRefunded':
-    case 'PaymentVoided':
-    case 'NotificationSent':
       return undefined;
     default:
       return assertNever(event);
   }
 }
 
-export function orderEventsHandler(prisma: Db): MessageHandler {
+export function orderEventsHandler(prisma: Db): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
     const orderId = (event.payload as { orderId?: unknown }).orderId;
     if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);

@@ -48,27 +48,28 @@ export const TOPICS = {
   notification: 'notification.events',
 } as const;
 
-const KNOWN: Record<EventType, true> = {
-  OrderCreated: true,
-  StockReservationRequested: true,
-  PaymentRequested: true,
-  OrderCompleted: true,
-  OrderCancelled: true,
-  StockReleaseRequested: true,
-  PaymentCancellationRequested: true,
-  StockReserved: true,
-  StockRejected: true,
-  StockReleased: true,
-  StockCommitted: true,
-  StockLevelSet: true,
-  PaymentCaptured: true,
-  PaymentDeclined: true,
-  PaymentRefunded: true,
-  PaymentVoided: true,
-  NotificationSent: true,
+/** The topic each event type travels on: a type on any other topic is a poison message. */
+export const TOPIC_OF: Record<EventType, string> = {
+  OrderCreated: TOPICS.order,
+  StockReservationRequested: TOPICS.order,
+  PaymentRequested: TOPICS.order,
+  OrderCompleted: TOPICS.order,
+  OrderCancelled: TOPICS.order,
+  StockReleaseRequested: TOPICS.order,
+  PaymentCancellationRequested: TOPICS.order,
+  StockReserved: TOPICS.inventory,
+  StockRejected: TOPICS.inventory,
+  StockReleased: TOPICS.inventory,
+  StockCommitted: TOPICS.inventory,
+  StockLevelSet: TOPICS.inventory,
+  PaymentCaptured: TOPICS.payment,
+  PaymentDeclined: TOPICS.payment,
+  PaymentRefunded: TOPICS.payment,
+  PaymentVoided: TOPICS.payment,
+  NotificationSent: TOPICS.notification,
 };
 
-export const isKnownEventType = (type: string): type is EventType => Object.hasOwn(KNOWN, type);
+export const isKnownEventType = (type: string): type is EventType => Object.hasOwn(TOPIC_OF, type);
 
 /** Compile-time exhaustiveness: a consumer's switch ends with `default: return assertNever(event)`. */
 export function assertNever(value: never): never {

@@ -5,15 +5,17 @@ import type { Registry } from 'prom-client';
 import { exponentialBackoff, sleep } from '../backoff.ts';
 import { AppError, isTransient } from '../errors.ts';
 import type { EventEnvelope } from '../events/envelope.ts';
-import { isKnownEventType, type AnyEvent } from '../events/catalog.ts';
+import { isKnownEventType, TOPIC_OF, type AnyEvent } from '../events/catalog.ts';
 import { prom } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageMeta } from './inbox.ts';
 import { dlqFor, ensureTopics } from './kafka.ts';
 
-export type Envelope = EventEnvelope<AnyEvent['type'], AnyEvent['payload']> & AnyEvent;
+/** An event as consumers see it: the envelope, narrowed by `type` to one of the events E. */
+export type Envelope<E extends AnyEvent = AnyEvent> = EventEnvelope<E['type'], E['payload']> & E;
 
-export type MessageHandler = (event: Envelope, meta: MessageMeta, log: Logger) => Promise<void>;
+/** A handler sees only the events of the topics it consumes (the runner checks the topic). */
+export type MessageHandler<E extends AnyEvent = AnyEvent> = (event: Envelope<E>, meta: MessageMeta, log: Logger) => Promise<void>;
 
 /** Retry policy: transient errors back off exponentially (with jitter) up to `attempts`. */
 export interface RetryPolicy {
@@ -26,7 +28,8 @@ export interface ConsumerOptions {
   kafka: Kafka;
   groupId: string;
   topics: string[];
-  handler: MessageHandler;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service narrows to its topics' events
+  handler: MessageHandler<any>;
   logger: Logger;
   registry: Registry;
   retry: RetryPolicy;
@@ -82,7 +85,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
     const meta: MessageMeta = { consumer: groupId, topic, partition, offset: message.offset };
     let event: Envelope;
     try {
-      event = parseEnvelope(message);
+      event = parseEnvelope(message, topic);
     } catch (error) {
       await deadLetter(topic, partition, message, error as Error, 1);
       return;
@@ -154,7 +157,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
   };
 }
 
-function parseEnvelope(message: KafkaMessage): Envelope {
+function parseEnvelope(message: KafkaMessage, topic: string): Envelope {
   let value: Partial<Envelope>;
   try {
     value = JSON.parse(message.value?.toString() ?? '');
@@ -164,6 +167,7 @@ function parseEnvelope(message: KafkaMessage): Envelope {
   if (!value || typeof value !== 'object') throw new PoisonMessageError('message value is not an object');
   if (typeof value.id !== 'string' || !/^[0-9a-f-]{36}$/i.test(value.id)) throw new PoisonMessageError('envelope has no valid id');
   if (typeof value.type !== 'string' || !isKnownEventType(value.type)) throw new PoisonMessageError(`unknown event type ${JSON.stringify(value.type)}`);
+  if (TOPIC_OF[value.type] !== topic) throw new PoisonMessageError(`${value.type} does not belong on ${topic}`);
   if (typeof value.aggregateId !== 'string' || !value.payload || typeof value.payload !== 'object') throw new PoisonMessageError('envelope has no aggregateId or payload');
   return value as Envelope;
 }

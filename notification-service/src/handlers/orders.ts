@@ -1,7 +1,7 @@
 // order.events → one notification per terminal status per order (unique key), then delivery.
 import { uuidv7 } from 'uuidv7';
 import { envelope } from '@shop/lib/events/envelope';
-import { assertNever } from '@shop/lib/events/catalog';
+import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
 import { PoisonMessageError, type MessageHandler } from '@shop/lib/messaging/consumer';
 import { appendToOutbox } from '@shop/lib/outbox/append';
@@ -12,7 +12,7 @@ export type Deliver = (notification: { id: string; orderId: string; status: stri
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver): MessageHandler {
+export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
     let status: string;
     let message: string;
@@ -30,16 +30,6 @@ export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver
       case 'PaymentRequested':
       case 'StockReleaseRequested':
       case 'PaymentCancellationRequested':
-      case 'StockReserved':
-      case 'StockRejected':
-      case 'StockReleased':
-      case 'StockCommitted':
-      case 'StockLevelSet':
-      case 'PaymentCaptured':
-      case 'PaymentDeclined':
-      case 'PaymentRefunded':
-      case 'PaymentVoided':
-      case 'NotificationSent':
         return;
       default:
         return assertNever(event);

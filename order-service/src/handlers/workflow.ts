@@ -1,15 +1,18 @@
 // Replies from inventory and payment move the order through its state machine.
-import { assertNever } from '@shop/lib/events/catalog';
+import { assertNever, type InventoryEvent, type PaymentEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
 import { PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
 import { decide, type OrderMessage } from '../domain/order.ts';
 import type { Db } from '../db/client.ts';
 import { applyDecision, lockOrder } from '../db/orders.ts';
 
+/** What order-service consumes: the replies of inventory and payment. */
+type Reply = InventoryEvent | PaymentEvent;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The message an event means for an order, or undefined when the order does not care. */
-export function toOrderMessage(event: Envelope): OrderMessage | undefined {
+export function toOrderMessage(event: Envelope<Reply>): OrderMessage | undefined {
   switch (event.type) {
     case 'StockReserved':
     case 'StockRejected':
@@ -21,21 +24,13 @@ export function toOrderMessage(event: Envelope): OrderMessage | undefined {
     case 'StockLevelSet':
     case 'PaymentRefunded':
     case 'PaymentVoided':
-    case 'OrderCreated':
-    case 'StockReservationRequested':
-    case 'PaymentRequested':
-    case 'OrderCompleted':
-    case 'OrderCancelled':
-    case 'StockReleaseRequested':
-    case 'PaymentCancellationRequested':
-    case 'NotificationSent':
       return undefined;
     default:
       return assertNever(event);
   }
 }
 
-export function workflowHandler(prisma: Db): MessageHandler {
+export function workflowHandler(prisma: Db): MessageHandler<Reply> {
   return async (event, meta, log) => {
     const message = toOrderMessage(event);
     if (!message) return;

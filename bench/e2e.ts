@@ -1,0 +1,58 @@
+// End to end: open-loop order placement at increasing rates; for each, placement → terminal
+// latency (from the order's own history timestamps) p50/p99, and HTTP placement latency.
+// Also: POST /orders latency at a fixed rate, and peak RSS of every process.
+import pg from 'pg';
+import { serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { openLoop, peakRss, place, stackUp, stock } from './stack.ts';
+import { percentile, summarize, table } from './stats.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+
+async function terminalLatencies(db: pg.Pool, ids: string[]): Promise<{ sorted: number[]; open: number }> {
+  const r = await db.query<{ ms: number | null }>(
+    `select extract(epoch from (max(h.at) filter (where h.status in ('COMPLETED', 'CANCELLED')) - o.created_at)) * 1000 as ms
+       from orders o join order_history h on h.order_id = o.id where o.id = any($1::uuid[]) group by o.id, o.created_at`,
+    [ids],
+  );
+  const done = r.rows.filter((x) => x.ms !== null).map((x) => Number(x.ms));
+  return { sorted: done.sort((a, b) => a - b), open: ids.length - done.length };
+}
+
+export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promise<{ p50: number; p99: number; open: number; httpP99: number; errors: number }> {
+  const sku = `BENCH-${Date.now().toString(36)}`.toUpperCase();
+  await stock(sku, Math.ceil(rate * seconds) + 10);
+  const results = await openLoop(rate, seconds, () => place(sku).catch(() => ({ ms: NaN, status: 0, orderId: undefined })));
+  const ids = results.map((r) => r.orderId).filter((x): x is string => Boolean(x));
+  await new Promise((r) => setTimeout(r, 3_000)); // let the tail finish
+  const { sorted, open } = await terminalLatencies(db, ids);
+  const http = results.map((r) => r.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), open, httpP99: percentile(http, 99), errors: results.filter((r) => r.status !== 201).length };
+}
+
+export async function e2eBench(opts: { rates: number[]; seconds: number } = { rates: [50, 100, 200, 300, 500], seconds: 60 }): Promise<void> {
+  await stackUp();
+  const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 2 });
+  const rows: string[][] = [];
+  let best = 0;
+  for (const rate of opts.rates) {
+    const p50: number[] = [];
+    const p99: number[] = [];
+    const http: number[] = [];
+    let failed = false;
+    for (let i = 0; i < RUNS; i++) {
+      const r = await e2eRun(rate, opts.seconds, db);
+      console.error(`rate ${rate}/s run ${i + 1}: terminal p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms, open ${r.open}, HTTP p99 ${r.httpP99.toFixed(1)} ms, errors ${r.errors}`);
+      p50.push(r.p50);
+      p99.push(r.p99);
+      http.push(r.httpP99);
+      failed ||= r.open > 0 || r.errors > 0;
+    }
+    const medianP99 = [...p99].sort((a, b) => a - b)[Math.floor(p99.length / 2)]!;
+    if (!failed && medianP99 <= 1_000) best = rate;
+    rows.push([`${rate}/s for ${opts.seconds} s`, ...summarize(p50, 0), ...summarize(p99, 0), summarize(http, 1)[0]!, failed ? 'no' : medianP99 <= 1_000 ? 'yes' : 'no']);
+  }
+  await db.end();
+  console.log(table(['offered rate', 'terminal p50 ms (med)', 'min', 'max', 'terminal p99 ms (med)', 'min', 'max', 'HTTP p99 ms', 'sustained, p99 ≤ 1 s'], rows));
+  console.log(`\nhighest rate sustained with p99 ≤ 1 s: ${best}/s (target ≥ 500/s)`);
+  console.log(`\npeak RSS (MiB): ${JSON.stringify(peakRss())}`);
+}

@@ -1,0 +1,65 @@
+// Bench helpers against the stack of `npm run up` (started here if needed).
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { uuidv7 } from 'uuidv7';
+import { REPO_ROOT } from '@shop/lib/db/databases';
+
+const exec = promisify(execFile);
+export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
+export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;
+
+export async function stackUp(): Promise<void> {
+  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
+}
+
+export async function stock(sku: string, onHand: number): Promise<void> {
+  const res = await fetch(`${INVENTORY_URL}/products/${sku}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.ADMIN_TOKEN ?? 'dev-admin-token'}` },
+    body: JSON.stringify({ name: sku, onHand }),
+  });
+  if (res.status !== 200) throw new Error(`stock ${sku}: ${res.status}`);
+}
+
+/** Places one order; resolves with its id and the request latency in ms. */
+export async function place(sku: string): Promise<{ orderId?: string; ms: number; status: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${ORDER_URL}/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': uuidv7() },
+    body: JSON.stringify({ customerId: 'bench', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 100 }] }),
+  });
+  const body = (await res.json()) as { orderId?: string };
+  return { orderId: body.orderId, ms: performance.now() - t0, status: res.status };
+}
+
+/** Open loop: starts `rate` requests per second for `seconds`, whatever the answers. */
+export async function openLoop<T>(rate: number, seconds: number, fn: () => Promise<T>): Promise<T[]> {
+  const start = performance.now();
+  const total = Math.round(rate * seconds);
+  const all: Promise<T>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    all.push(fn());
+  }
+  return Promise.all(all);
+}
+
+/** Peak resident memory (VmHWM) of each process of the stack, in MiB. */
+export function peakRss(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay']) {
+    try {
+      const pid = readFileSync(join(REPO_ROOT, '.state/run', `${name}.pid`), 'utf8').trim();
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (hwm) out[name] = Math.round(Number(hwm) / 1024);
+    } catch {
+      // not running
+    }
+  }
+  return out;
+}

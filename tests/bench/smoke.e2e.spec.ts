@@ -1,0 +1,17 @@
+// The benchmark scripts still run (their figures are not judged here: that is bench/, not CI).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '@shop/lib/db/databases';
+
+const exec = promisify(execFile);
+afterAll(() => exec(process.execPath, [`${REPO_ROOT}scripts/stack.mjs`, 'down'], { cwd: REPO_ROOT }));
+
+describe('bench smoke', { timeout: 180_000 }, () => {
+  it('runs every benchmark script briefly', async () => {
+    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'smoke'], { cwd: REPO_ROOT, timeout: 170_000 });
+    expect(stdout).toMatch(/tx\/s \| [\d,]+/);
+    expect(stdout).toMatch(/smoke e2e at 20\/s: terminal p50 \d+ ms, p99 \d+ ms, open 0, errors 0/);
+    expect(stdout).toMatch(/peak RSS \(MiB\): \{"order-service":\d+/);
+  });
+});
