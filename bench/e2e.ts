@@ -23,8 +23,12 @@ export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promis
   await stock(sku, Math.ceil(rate * seconds) + 10);
   const results = await openLoop(rate, seconds, () => place(sku).catch(() => ({ ms: NaN, status: 0, orderId: undefined })));
   const ids = results.map((r) => r.orderId).filter((x): x is string => Boolean(x));
-  await new Promise((r) => setTimeout(r, 3_000)); // let the tail finish
-  const { sorted, open } = await terminalLatencies(db, ids);
+  // Let the tail finish (every order ends, by completion, cancellation or its deadline).
+  let { sorted, open } = await terminalLatencies(db, ids);
+  for (let waited = 0; open > 0 && waited < 60_000; waited += 500) {
+    await new Promise((r) => setTimeout(r, 500));
+    ({ sorted, open } = await terminalLatencies(db, ids));
+  }
   const http = results.map((r) => r.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), open, httpP99: percentile(http, 99), errors: results.filter((r) => r.status !== 201).length };
 }
