@@ -14,6 +14,7 @@ import { createRegistry } from './http/metrics.ts';
 import { onShutdown, type Closer } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createKafka } from './messaging/kafka.ts';
+import { readRetryPolicy, runConsumer, type MessageHandler } from './messaging/consumer.ts';
 import { createRedis } from './redis.ts';
 
 interface PrismaLike {
@@ -34,6 +35,9 @@ export interface ServiceContext<P> {
   idempotencyTtlSeconds: number;
   /** Register something to close on shutdown (closed in reverse order). */
   onClose(closer: Closer): void;
+  /** Runs a consumer in the service's group (its name) with the configured retry policy; closed on shutdown. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service narrows to its topics' events
+  consume(topics: string[], handler: MessageHandler<any>): Promise<void>;
 }
 
 export interface ServiceDefinition<P extends PrismaLike> {
@@ -54,6 +58,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const databaseUrl = serviceDatabaseUrl(def.database, env);
   const idempotencyTtlSeconds = env.int('IDEMPOTENCY_TTL_S', 86_400, { min: 1 });
   const idempotencyLockSeconds = env.int('IDEMPOTENCY_LOCK_S', 10, { min: 1 });
+  const retry = readRetryPolicy(env);
   env.done();
   // Fails fast in production without a token, even in services with no admin route yet.
   readAdminToken();
@@ -91,7 +96,23 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
 
   await app.register(idempotency, { redis, service: def.name, ttlSeconds: idempotencyTtlSeconds, lockSeconds: idempotencyLockSeconds });
 
-  const ctx: ServiceContext<P> = { name: def.name, env, common, logger, prisma, redis, kafka, registry, app, idempotencyTtlSeconds, onClose: (c) => closers.push(c) };
+  const ctx: ServiceContext<P> = {
+    name: def.name,
+    env,
+    common,
+    logger,
+    prisma,
+    redis,
+    kafka,
+    registry,
+    app,
+    idempotencyTtlSeconds,
+    onClose: (c) => closers.push(c),
+    async consume(topics, handler) {
+      const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions });
+      closers.push(() => consumer.stop());
+    },
+  };
   await def.setup(ctx);
   closers.push(() => app.close());
   onShutdown(logger, closers);

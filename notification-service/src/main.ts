@@ -1,7 +1,6 @@
 // Wiring only: the notifications query route and the order-events consumer.
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
-import { readRetryPolicy, runConsumer } from '@shop/lib/messaging/consumer';
 import { runService } from '@shop/lib/service';
 import { PrismaClient, type Db } from './db/client.ts';
 import { orderEventsHandler } from './handlers/orders.ts';
@@ -15,22 +14,11 @@ await runService<Db>({
   PrismaClient,
   setup: async (ctx) => {
     const env = new EnvReader();
-    const retry = readRetryPolicy(env);
     const webhookUrl = env.optional('NOTIFY_WEBHOOK_URL');
     const webhookAttempts = env.int('NOTIFY_WEBHOOK_ATTEMPTS', 5, { min: 1, max: 100 });
     env.done();
     await ctx.app.register(notificationRoutes, { prisma: ctx.prisma });
     const deliver = webhookDelivery(ctx.prisma, webhookUrl, ctx.logger, webhookAttempts);
-    const consumer = await runConsumer({
-      kafka: ctx.kafka,
-      groupId: 'notification-service',
-      topics: [TOPICS.order],
-      handler: orderEventsHandler(ctx.prisma, webhookUrl ? 'webhook' : 'log', deliver),
-      logger: ctx.logger,
-      registry: ctx.registry,
-      retry,
-      partitions: ctx.common.topicPartitions,
-    });
-    ctx.onClose(() => consumer.stop());
+    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.prisma, webhookUrl ? 'webhook' : 'log', deliver));
   },
 });

@@ -1,7 +1,6 @@
 // Wiring only: routes, the workflow consumer and the deadline sweeper.
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
-import { readRetryPolicy, runConsumer } from '@shop/lib/messaging/consumer';
 import { runService } from '@shop/lib/service';
 import { PrismaClient, type Db } from './db/client.ts';
 import { startDeadlineSweeper } from './handlers/deadline-sweeper.ts';
@@ -17,21 +16,10 @@ await runService<Db>({
     const env = new EnvReader();
     const deadlineMs = env.int('ORDER_DEADLINE_MS', 30_000, { min: 100 });
     const sweepMs = env.int('ORDER_DEADLINE_SWEEP_MS', 1_000, { min: 50 });
-    const retry = readRetryPolicy(env);
     const faultKillAfterCommit = env.bool('FAULT_KILL_AFTER_ORDER_COMMIT', false);
     env.done();
     await ctx.app.register(orderRoutes, { prisma: ctx.prisma, deadlineMs, idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000, faultKillAfterCommit });
-    const consumer = await runConsumer({
-      kafka: ctx.kafka,
-      groupId: 'order-service',
-      topics: [TOPICS.inventory, TOPICS.payment],
-      handler: workflowHandler(ctx.prisma),
-      logger: ctx.logger,
-      registry: ctx.registry,
-      retry,
-      partitions: ctx.common.topicPartitions,
-    });
-    ctx.onClose(() => consumer.stop());
+    await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.prisma));
     ctx.onClose(startDeadlineSweeper(ctx.prisma, ctx.logger, sweepMs));
   },
 });

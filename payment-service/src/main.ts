@@ -1,7 +1,6 @@
 // Wiring only: the payments query route and the order-events consumer with the provider.
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
-import { readRetryPolicy, runConsumer } from '@shop/lib/messaging/consumer';
 import { runService } from '@shop/lib/service';
 import { PrismaClient, type Db } from './db/client.ts';
 import { SimulatedProvider } from './domain/provider.ts';
@@ -15,7 +14,6 @@ await runService<Db>({
   PrismaClient,
   setup: async (ctx) => {
     const env = new EnvReader();
-    const retry = readRetryPolicy(env);
     const settings = {
       providerTimeoutMs: env.int('PAYMENT_PROVIDER_TIMEOUT_MS', 2_000, { min: 10 }),
       providerAttempts: env.int('PAYMENT_PROVIDER_ATTEMPTS', 3, { min: 1, max: 20 }),
@@ -23,16 +21,6 @@ await runService<Db>({
     };
     env.done();
     await ctx.app.register(paymentRoutes, { prisma: ctx.prisma });
-    const consumer = await runConsumer({
-      kafka: ctx.kafka,
-      groupId: 'payment-service',
-      topics: [TOPICS.order],
-      handler: orderEventsHandler(ctx.prisma, new SimulatedProvider(), settings),
-      logger: ctx.logger,
-      registry: ctx.registry,
-      retry,
-      partitions: ctx.common.topicPartitions,
-    });
-    ctx.onClose(() => consumer.stop());
+    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.prisma, new SimulatedProvider(), settings));
   },
 });
