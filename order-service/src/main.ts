@@ -17,8 +17,9 @@ await runService<Db>({
     const deadlineMs = env.int('ORDER_DEADLINE_MS', 30_000, { min: 100 });
     const sweepMs = env.int('ORDER_DEADLINE_SWEEP_MS', 1_000, { min: 50 });
     const faultKillAfterCommit = env.bool('FAULT_KILL_AFTER_ORDER_COMMIT', false);
+    const rateLimitPerMinute = env.int('ORDER_RATE_LIMIT_PER_MIN', 0, { min: 0 });
     env.done();
-    await ctx.app.register(orderRoutes, { prisma: ctx.prisma, deadlineMs, idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000, faultKillAfterCommit });
+    await ctx.app.register(orderRoutes, { prisma: ctx.prisma, deadlineMs, idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000, faultKillAfterCommit, rateLimitPerMinute });
     await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.prisma));
     ctx.onClose(startDeadlineSweeper(ctx.prisma, ctx.logger, sweepMs));
   },

@@ -119,6 +119,20 @@ describe('Idempotency-Key', { timeout: 120_000 }, () => {
     expect(await ordersWithKey(key)).toBe(1);
   });
 
+  it('limits orders per client when ORDER_RATE_LIMIT_PER_MIN is set (off by default)', async () => {
+    const limited = await startProcess('order-service', { env: { ORDER_RATE_LIMIT_PER_MIN: '3' } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post(limited.url, randomUUID(), body('rate-limited-customer'))).status);
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    const refused = await post(limited.url, randomUUID(), body('rate-limited-customer'));
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await refused.json()).type).toContain('rate_limited');
+    expect((await post(limited.url, randomUUID(), body('another-customer'))).status).toBe(201);
+    // The default stack has no limit: five quick orders from one client all pass.
+    for (let i = 0; i < 5; i++) expect((await post(stack.url('order-service'), randomUUID(), body('rate-limited-customer'))).status).toBe(201);
+    await limited.stop();
+  });
+
   it('refuses to start in production without an admin token, and keeps secrets out of logs', async () => {
     const prod = await startProcess('payment-service', { env: { NODE_ENV: 'production', ADMIN_TOKEN: '' }, waitReady: false });
     expect(await prod.exited).not.toBe(0);

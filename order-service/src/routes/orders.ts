@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, notFound } from '@shop/lib/errors';
+import { rateLimit } from '@shop/lib/http/rate-limit';
 import { responses } from '@shop/lib/http/schemas';
 import { decide, placeOrder } from '../domain/order.ts';
 import type { Db } from '../db/client.ts';
@@ -42,6 +43,8 @@ export interface OrderRouteOptions {
   idempotencyTtlMs: number;
   /** Failure injection: SIGKILL this process right after an order commits, before the reply. */
   faultKillAfterCommit: boolean;
+  /** Orders per minute per client (customerId), 0 = off (ORDER_RATE_LIMIT_PER_MIN). */
+  rateLimitPerMinute: number;
 }
 
 export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions) {
@@ -49,7 +52,8 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
 
   app.post('/orders', {
     config: { idempotency: { fallback: 'database' } },
-    schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 503]) },
+    preHandler: rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId }),
+    schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 429, 503]) },
   }, async (request, reply) => {
     const body = request.body as PlaceOrderBody;
     const idem = request.idempotency!;
