@@ -207,7 +207,11 @@ kafka_start() {
 }
 
 kafka_stop() {
-  kafka_running || { rm -f "$KAFKA_PID"; return 0; }
+  if ! kafka_running; then
+    rm -f "$KAFKA_PID"
+    port_open "$KAFKA_HOST" "$KAFKA_PORT" && log "the broker on $KAFKA_HOST:$KAFKA_PORT was not started by this checkout; leaving it running"
+    return 0
+  fi
   local pid; pid="$(cat "$KAFKA_PID")"
   log "stopping Kafka (pid $pid)"
   kill "$pid" 2>/dev/null || true

@@ -68,10 +68,15 @@ await app.listen({ host: config.host, port: config.port });
 lag.start(config.lagPollMs);
 monitor.start(config.lagPollMs);
 // The page works without Kafka (it says so); dead letters appear once Kafka answers.
-void admin
-  .connect()
-  .then(() => deadLetters.start())
-  .catch((error: Error) => logger.warn({ err: error.message }, 'dead-letter view unavailable until Kafka is reachable'));
+const followDeadLetters = (): void =>
+  void admin
+    .connect()
+    .then(() => deadLetters.start())
+    .catch((error: Error) => {
+      logger.warn({ err: error.message }, 'dead-letter view unavailable until Kafka is reachable');
+      setTimeout(followDeadLetters, 5_000).unref();
+    });
+followDeadLetters();
 logger.info({ port: config.port, slots: config.sources.map((s) => s.slotName) }, 'outbox-relay listening');
 
 // A slot that is gone or lost its WAL must stop the process loudly, never be skipped.

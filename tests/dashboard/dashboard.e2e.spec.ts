@@ -25,7 +25,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-const figure = async (id: string) => Number(await page.textContent(`#${id}`));
 
 describe('operations page', { timeout: 180_000 }, () => {
   it('shows throughput, warns while Kafka is down, recovers, replays dead letters with the token only', async () => {
@@ -63,7 +62,7 @@ describe('operations page', { timeout: 180_000 }, () => {
     const key = `dash-poison-${Date.now()}`;
     await produce('order.events', [{ key, value: 'not json at all' }]);
     const row = page.locator('#dlq tbody tr', { hasText: key }).first();
-    await row.waitFor({ timeout: 30_000 });
+    await row.waitFor({ timeout: 60_000 });
     expect(await row.textContent()).toContain('poison_message');
     await row.locator('button.replay').click();
     await page.waitForFunction(() => (document.querySelector('#replay-result')?.textContent ?? '').includes('Refused (401)'), undefined, { timeout: 10_000 });

@@ -1,6 +1,6 @@
 // Consumer runner shared by every service: parses the envelope, runs the handler with a
 // retry policy, dead-letters what cannot succeed, and only then lets the partition move on.
-import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { exponentialBackoff, sleep } from '../backoff.ts';
 import { AppError, isTransient } from '../errors.ts';
@@ -72,13 +72,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
 
   const dlq: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await dlq.connect();
-  const consumer = kafka.consumer({
-    groupId,
-    sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
-    heartbeatInterval: 1_000,
-    maxWaitTimeInMs: 50,
-    retry: { retries: 10 },
-  });
+  let consumer: Consumer;
   let stopping = false;
 
   const handleOne = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) => {
@@ -139,14 +133,39 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
     });
   };
 
-  await consumer.connect();
-  await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
-  await consumer.run({
-    // One partition's in-place retries (e.g. a flaky provider) must not stall the others.
-    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? opts.partitions,
-    eachMessage: async ({ topic, partition, message, heartbeat }) => handleOne(topic, partition, message, heartbeat),
-  });
-  logger.info({ groupId, topics: opts.topics }, 'consumer running');
+  const start = async () => {
+    consumer = kafka.consumer({
+      groupId,
+      sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 1_000,
+      maxWaitTimeInMs: 50,
+      retry: { retries: 10 },
+    });
+    // kafkajs restarts itself after most failures, but not after all of them (e.g. a broker
+    // still down when its own restart runs): then we build a new consumer, until we stop.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopping) return;
+      logger.error({ err: payload.error?.message, groupId }, 'consumer crashed for good; starting a new one');
+      void consumer.disconnect().catch(() => undefined);
+      setTimeout(() => void startWithRetry(), 1_000);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
+    await consumer.run({
+      // One partition's in-place retries (e.g. a flaky provider) must not stall the others.
+      partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? opts.partitions,
+      eachMessage: async ({ topic, partition, message, heartbeat }) => handleOne(topic, partition, message, heartbeat),
+    });
+    logger.info({ groupId, topics: opts.topics }, 'consumer running');
+  };
+  const startWithRetry = async (): Promise<void> => {
+    if (stopping) return;
+    await start().catch((error: Error) => {
+      logger.warn({ err: error.message, groupId }, 'consumer could not start; retrying');
+      setTimeout(() => void startWithRetry(), 2_000);
+    });
+  };
+  await start();
 
   return {
     async stop() {

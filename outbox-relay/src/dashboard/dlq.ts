@@ -26,10 +26,37 @@ export class DeadLetters {
 
   constructor(private readonly kafka: Kafka, private readonly admin: Admin) {}
 
-  /** Follows every `*.dlq` topic that exists when the relay starts. */
+  private stopped = false;
+
+  /**
+   * Follows every `*.dlq` topic. Rebuilt (and topics re-listed) whenever kafkajs gives up on
+   * the consumer, e.g. after a Kafka outage, and every minute to pick up new DLQ topics.
+   */
   async start(): Promise<void> {
+    await this.follow();
+    setInterval(() => void this.refollowIfNewTopics(), 60_000).unref();
+  }
+
+  private followed: string[] = [];
+
+  private async refollowIfNewTopics(): Promise<void> {
+    const topics = (await this.admin.listTopics().catch(() => this.followed)).filter((t) => t.endsWith('.dlq'));
+    if (topics.some((t) => !this.followed.includes(t))) await this.restart();
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopped) return;
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.follow().catch(() => setTimeout(() => void this.restart(), 2_000));
+  }
+
+  private async follow(): Promise<void> {
     const topics = (await this.admin.listTopics()).filter((t) => t.endsWith('.dlq'));
+    this.followed = topics;
     this.consumer = this.kafka.consumer({ groupId: `outbox-relay-dashboard-${process.pid}-${Date.now()}`, maxWaitTimeInMs: 200 });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) setTimeout(() => void this.restart(), 1_000);
+    });
     await this.consumer.connect();
     if (topics.length > 0) await this.consumer.subscribe({ topics, fromBeginning: true });
     await this.consumer.run({
@@ -52,6 +79,7 @@ export class DeadLetters {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await Promise.allSettled([this.consumer?.disconnect(), this.producer?.disconnect()]);
   }
 

@@ -31,7 +31,6 @@ export class OutboxStream {
   lastError?: string;
   private stopped = false;
   private ack?: AcknowledgeManager<OutboundMessage>;
-  private service?: LogicalReplicationService;
   private endSession?: (error?: Error) => void;
   private readonly labels: { slot: string; database: string };
 
@@ -115,7 +114,6 @@ export class OutboxStream {
       { connectionString: this.source.connectionString, connectionTimeoutMillis: 5_000 },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
-    this.service = service;
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.source.publicationName] });
 
     let current: { commitLsn: string; messages: OutboundMessage[] } | undefined;
@@ -212,7 +210,6 @@ export class OutboxStream {
     // Last word to the slot before closing: everything Kafka acknowledged.
     report(true);
     await service.destroy().catch(() => undefined);
-    this.service = undefined;
     if (failure) throw failure;
   }
 
