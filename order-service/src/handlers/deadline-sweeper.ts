@@ -5,12 +5,15 @@ import { decide } from '../domain/order.ts';
 import type { Db } from '../db/client.ts';
 import { applyDecision, lockOrder, lockOverdue } from '../db/orders.ts';
 
+const BATCH = 100;
+const MAX_BATCHES_PER_SWEEP = 50;
+
 export function startDeadlineSweeper(prisma: Db, logger: Logger, intervalMs: number): () => Promise<void> {
   let running: Promise<void> | undefined;
   let stopped = false;
-  const sweep = async () => {
+  const sweepBatch = async (): Promise<number> => {
     const cancelled = await prisma.$transaction(async (tx) => {
-      const ids = await lockOverdue(tx, 100);
+      const ids = await lockOverdue(tx, BATCH);
       for (const id of ids) {
         const state = (await lockOrder(tx, id))!;
         await applyDecision(tx, state, decide(state, { type: 'DeadlinePassed' }), { eventId: null, type: 'DeadlinePassed' });
@@ -18,6 +21,14 @@ export function startDeadlineSweeper(prisma: Db, logger: Logger, intervalMs: num
       return ids;
     });
     for (const id of cancelled) logger.info({ correlationId: id }, 'order cancelled: deadline passed');
+    return cancelled.length;
+  };
+  // After an outage thousands of orders can be overdue at once: keep taking full batches (short
+  // transactions) until the backlog is gone, instead of one batch per interval.
+  const sweep = async () => {
+    for (let batches = 0; batches < MAX_BATCHES_PER_SWEEP && !stopped; batches++) {
+      if ((await sweepBatch()) < BATCH) return;
+    }
   };
   const timer = setInterval(() => {
     if (running || stopped) return;
