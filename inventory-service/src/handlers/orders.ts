@@ -1,11 +1,10 @@
 // order.events → reserve, release or commit stock, one transaction per message.
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import { orderIdOf, PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
 import type { Db, Tx } from '../db/client.ts';
 import { commit, LostRaceError, release, reserve } from '../db/stock.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_LOST_RACES = 100;
 
 type Effect = (tx: Tx) => Promise<unknown>;
@@ -35,8 +34,7 @@ function effectOf(event: Envelope<OrderEvent>, orderId: string): Effect | undefi
 
 export function orderEventsHandler(prisma: Db): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
-    const orderId = (event.payload as { orderId?: unknown }).orderId;
-    if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+    const orderId = orderIdOf(event);
     const effect = effectOf(event, orderId);
     if (!effect) return;
     // Lost optimistic races mean someone else made progress: retry here, they are not failures.

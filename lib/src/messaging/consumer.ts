@@ -55,6 +55,15 @@ export class PoisonMessageError extends AppError {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The order an event is about; an event without a valid one can never be handled. */
+export function orderIdOf(event: { type: string; payload: unknown }): string {
+  const orderId = (event.payload as { orderId?: unknown } | null)?.orderId;
+  if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+  return orderId;
+}
+
 export interface RunningConsumer {
   stop(): Promise<void>;
 }

@@ -3,14 +3,13 @@ import { uuidv7 } from 'uuidv7';
 import { envelope } from '@shop/lib/events/envelope';
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { PoisonMessageError, type MessageHandler } from '@shop/lib/messaging/consumer';
+import { orderIdOf, type MessageHandler } from '@shop/lib/messaging/consumer';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import { cancelledMessage, completedMessage } from '../domain/message.ts';
 import type { Db } from '../db/client.ts';
 
 export type Deliver = (notification: { id: string; orderId: string; status: string; message: string }) => void;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
@@ -34,8 +33,7 @@ export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver
       default:
         return assertNever(event);
     }
-    const orderId = event.payload.orderId;
-    if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+    const orderId = orderIdOf(event);
     const id = uuidv7();
     const created = await prisma.$transaction(async (tx) => {
       if (!(await markProcessed(tx, event, meta))) return false;

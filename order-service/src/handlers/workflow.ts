@@ -1,7 +1,7 @@
 // Replies from inventory and payment move the order through its state machine.
 import { assertNever, type InventoryEvent, type PaymentEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import { orderIdOf, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
 import { decide, type OrderMessage } from '../domain/order.ts';
 import type { Db } from '../db/client.ts';
 import { applyDecision, lockOrder } from '../db/orders.ts';
@@ -9,7 +9,6 @@ import { applyDecision, lockOrder } from '../db/orders.ts';
 /** What order-service consumes: the replies of inventory and payment. */
 type Reply = InventoryEvent | PaymentEvent;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The message an event means for an order, or undefined when the order does not care. */
 export function toOrderMessage(event: Envelope<Reply>): OrderMessage | undefined {
@@ -34,8 +33,7 @@ export function workflowHandler(prisma: Db): MessageHandler<Reply> {
   return async (event, meta, log) => {
     const message = toOrderMessage(event);
     if (!message) return;
-    const orderId = (event.payload as { orderId?: unknown }).orderId;
-    if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+    const orderId = orderIdOf(event);
     await prisma.$transaction(async (tx) => {
       if (!(await markProcessed(tx, event, meta))) {
         log.info('duplicate delivery skipped');

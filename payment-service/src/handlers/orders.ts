@@ -5,7 +5,7 @@ import { sleep } from '@shop/lib/backoff';
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { isTransient } from '@shop/lib/errors';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import { orderIdOf, PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
 import type { Logger } from '@shop/lib/logger';
 import { withTimeout } from '@shop/lib/timeout';
 import { ProviderUnavailableError, type ChargeResult, type PaymentProvider } from '../domain/provider.ts';
@@ -19,12 +19,10 @@ export interface PaymentSettings {
   providerRetryMs: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function orderEventsHandler(prisma: Db, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
-    const orderId = (event.payload as { orderId?: unknown }).orderId;
-    if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
+    orderIdOf(event); // validates before anything runs; charge/cancel read it from the typed payload
     switch (event.type) {
       case 'PaymentRequested':
         return charge(prisma, provider, settings, event, meta, log);
