@@ -5,7 +5,7 @@ import { pool } from '../support/infra.ts';
 import { Collector, createTopics, expectAllDelivered } from '../support/kafka.ts';
 import { keysOutOfOrder, writeTransactions } from '../support/outbox-writer.ts';
 import { waitFor } from '../support/processes.ts';
-import { relayHarness, waitActive } from '../support/relay.ts';
+import { relayHarness, streamingRelay, waitActive } from '../support/relay.ts';
 
 const pools = Object.fromEntries(SERVICE_DATABASES.map((db) => [db, pool(db, 2)]));
 afterAll(() => Promise.all(Object.values(pools).map((p) => p.end())));
@@ -64,14 +64,10 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
   });
 
   it('replays a whole 1,000-row transaction when killed halfway through publishing it', async () => {
-    const run = `h${randomUUID().slice(0, 8)}`;
-    const topic = `${typeFor(run, 'orders')}.events`;
-    await createTopics([topic]);
-    const harness = relayHarness({ RELAY_BATCH_MAX_MESSAGES: '10', RELAY_DATABASES: 'orders' });
-    let relay = await harness.start();
-    await waitActive(relay);
-    const collector = await Collector.start([topic]);
-    const written = await writeTransactions(pools.orders!, { aggregateType: typeFor(run, 'orders'), transactions: 1, rowsPerTransaction: 1_000, keys: 10 });
+    const started = await streamingRelay('h', { RELAY_BATCH_MAX_MESSAGES: '10', RELAY_DATABASES: 'orders' });
+    const { run, harness, collector } = started;
+    let relay = started.relay;
+    const written = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 1, rowsPerTransaction: 1_000, keys: 10 });
     await waitFor(() => collector.messages.length >= 50, { what: 'part of the transaction' });
     await relay.kill();
     const partial = collector.ids().size;
@@ -85,16 +81,10 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
   });
 
   it('publishes nothing from a rolled-back transaction', async () => {
-    const run = `r${randomUUID().slice(0, 8)}`;
-    const topic = `${typeFor(run, 'orders')}.events`;
-    await createTopics([topic]);
-    const harness = relayHarness({ RELAY_DATABASES: 'orders' });
-    const relay = await harness.start();
-    await waitActive(relay);
-    const collector = await Collector.start([topic]);
-    await writeTransactions(pools.orders!, { aggregateType: typeFor(run, 'orders'), transactions: 3, rowsPerTransaction: 10, keys: 2, rollback: true });
+    const { run, collector } = await streamingRelay('r', { RELAY_DATABASES: 'orders' });
+    await writeTransactions(pools.orders!, { aggregateType: run, transactions: 3, rowsPerTransaction: 10, keys: 2, rollback: true });
     // A committed marker after the rollbacks: once it arrives, anything rolled back would have too.
-    const marker = await writeTransactions(pools.orders!, { aggregateType: typeFor(run, 'orders'), transactions: 1, rowsPerTransaction: 1, keys: 1, startSeq: 1000 });
+    const marker = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 1, rowsPerTransaction: 1, keys: 1, startSeq: 1000 });
     await expectAllDelivered(collector, marker);
     expect(collector.messages.map((m) => m.value.id)).toEqual([marker[0]!.id]);
   });

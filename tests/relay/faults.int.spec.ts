@@ -5,7 +5,7 @@ import { infra, pool } from '../support/infra.ts';
 import { Collector, createTopics, expectAllDelivered } from '../support/kafka.ts';
 import { keysOutOfOrder, writeTransactions } from '../support/outbox-writer.ts';
 import { waitFor } from '../support/processes.ts';
-import { relayHarness, waitActive } from '../support/relay.ts';
+import { relayHarness, streamingRelay, waitActive } from '../support/relay.ts';
 
 const pools = Object.fromEntries(SERVICE_DATABASES.map((db) => [db, pool(db, 2)]));
 afterAll(async () => {
@@ -69,13 +69,7 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
   });
 
   it('reconnects by itself after Postgres restarts (immediate) mid-stream, losing nothing', async () => {
-    const run = `pr${randomUUID().slice(0, 8)}`;
-    const topic = `${run}.events`;
-    await createTopics([topic]);
-    const harness = relayHarness({ RELAY_DATABASES: 'orders', RELAY_RECONNECT_MAX_MS: '1000' });
-    const relay = await harness.start();
-    await waitActive(relay);
-    const collector = await Collector.start([topic]);
+    const { run, relay, collector } = await streamingRelay('pr', { RELAY_DATABASES: 'orders', RELAY_RECONNECT_MAX_MS: '1000' });
     const first = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 10, rowsPerTransaction: 20, keys: 5 });
     await infra('pg-restart');
     // The pool's old connections died with the server; a fresh pool writes the rest.
@@ -92,13 +86,7 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
   });
 
   it('reconnects after its walsender is terminated, losing nothing', async () => {
-    const run = `wt${randomUUID().slice(0, 8)}`;
-    const topic = `${run}.events`;
-    await createTopics([topic]);
-    const harness = relayHarness({ RELAY_DATABASES: 'orders', RELAY_RECONNECT_MAX_MS: '1000' });
-    const relay = await harness.start();
-    await waitActive(relay);
-    const collector = await Collector.start([topic]);
+    const { run, harness, collector } = await streamingRelay('wt', { RELAY_DATABASES: 'orders', RELAY_RECONNECT_MAX_MS: '1000' });
     const p = pool('orders', 1);
     const writing = writeTransactions(p, { aggregateType: run, transactions: 40, rowsPerTransaction: 10, keys: 5, pauseMs: 25 });
     await new Promise((r) => setTimeout(r, 300));

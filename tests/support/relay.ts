@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, onTestFinished } from 'vitest';
 import { SERVICE_DATABASES } from '@shop/lib/db/databases';
 import { pool } from './infra.ts';
+import { Collector, createTopics } from './kafka.ts';
 import { fetchStatus, startProcess, stopAll, waitFor, type RunningProcess } from './processes.ts';
 
 export interface RelayHarness {
@@ -76,4 +77,19 @@ async function allActive(relay: RunningProcess): Promise<boolean> {
   const res = await fetch(`${relay.url}/lag`);
   const body = (await res.json()) as { slots: { state: string }[] };
   return body.slots.length > 0 && body.slots.every((s) => s.state === 'active');
+}
+
+/**
+ * The usual start of a relay test: a topic of its own (from a unique aggregate type), a relay
+ * on its own slots, streaming, and a collector reading that topic.
+ */
+export async function streamingRelay(label: string, env: Record<string, string> = {}) {
+  const run = `${label}${randomUUID().slice(0, 8)}`;
+  const topic = `${run}.events`;
+  await createTopics([topic]);
+  const harness = relayHarness(env);
+  const relay = await harness.start();
+  await waitActive(relay);
+  const collector = await Collector.start([topic]);
+  return { run, topic, harness, relay, collector };
 }
