@@ -12,6 +12,7 @@ import { readAdminToken } from './http/admin.ts';
 import { idempotency } from './http/idempotency.ts';
 import { createRegistry } from './http/metrics.ts';
 import { onShutdown, type Closer } from './lifecycle.ts';
+import { exponentialBackoff, sleep } from './backoff.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createKafka } from './messaging/kafka.ts';
 import { readRetryPolicy, runConsumer, type MessageHandler } from './messaging/consumer.ts';
@@ -59,6 +60,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const idempotencyTtlSeconds = env.int('IDEMPOTENCY_TTL_S', 86_400, { min: 1 });
   const idempotencyLockSeconds = env.int('IDEMPOTENCY_LOCK_S', 10, { min: 1 });
   const retry = readRetryPolicy(env);
+  const kafkaStartupMs = env.int('KAFKA_STARTUP_TIMEOUT_MS', 120_000, { min: 0 });
   env.done();
   // Fails fast in production without a token, even in services with no admin route yet.
   readAdminToken();
@@ -109,8 +111,22 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     idempotencyTtlSeconds,
     onClose: (c) => closers.push(c),
     async consume(topics, handler) {
-      const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions });
-      closers.push(() => consumer.stop());
+      // A broker that is restarting when the service boots is not a reason to crash: keep trying
+      // for a while (the HTTP API is not listening yet, so nobody is served half-wired).
+      const deadline = Date.now() + kafkaStartupMs;
+      const backoff = exponentialBackoff(250, 5_000);
+      for (;;) {
+        try {
+          const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions });
+          closers.push(() => consumer.stop());
+          return;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          const wait = backoff.next();
+          logger.warn({ err: (error as Error).message, retryInMs: wait }, 'cannot start consumer yet; retrying');
+          await sleep(wait);
+        }
+      }
     },
   };
   await def.setup(ctx);

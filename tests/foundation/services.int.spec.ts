@@ -11,6 +11,7 @@ describe('service health and readiness', () => {
   });
   afterAll(async () => {
     await infra('redis-start');
+    await infra('kafka-start');
   });
 
   it('every service answers /healthz, /readyz and /metrics', async () => {
@@ -45,5 +46,16 @@ describe('service health and readiness', () => {
   it('stops gracefully on SIGTERM', async () => {
     const p = await startProcess('inventory-service');
     expect(await p.stop()).toBe(0);
+  });
+
+  it('boots while Kafka is down and serves once Kafka is back, instead of crashing', async () => {
+    await infra('kafka-stop');
+    const p = await startProcess('payment-service', { waitReady: false });
+    // Well past kafkajs's own connection retries (~5 s), which used to end the process.
+    await new Promise((r) => setTimeout(r, 8_000));
+    expect(p.child.exitCode).toBeNull();
+    await infra('kafka-start');
+    await waitFor(async () => (await fetchStatus(`${p.url}/readyz`)) === 200, { what: 'payment-service ready after Kafka came back', timeoutMs: 60_000 });
+    expect(p.child.exitCode).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 // Real child processes for integration tests: each gets a free port and its own log file,
 // and is killed when the test file ends (registered cleanup, like platformatic's helpers).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -57,9 +57,34 @@ export async function startProcess(
   name: string,
   opts: { env?: Record<string, string>; waitReady?: boolean; logName?: string } = {},
 ): Promise<RunningProcess> {
+  // freePort() closes its probe socket before the child binds, so another socket (an outgoing
+  // Kafka or Postgres connection) can take the port in between: then try again on a new one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spawnProcess(name, opts);
+    } catch (error) {
+      if (!(error instanceof EarlyExit) || !error.portTaken || opts.env?.PORT || attempt >= 3) throw error;
+    }
+  }
+}
+
+class EarlyExit extends Error {
+  constructor(
+    what: string,
+    readonly logTail: string,
+  ) {
+    super(`${what} exited before it was ready; last lines of its log:\n${logTail}`);
+  }
+  get portTaken(): boolean {
+    return this.logTail.includes('EADDRINUSE');
+  }
+}
+
+async function spawnProcess(name: string, opts: { env?: Record<string, string>; waitReady?: boolean; logName?: string }): Promise<RunningProcess> {
   const port = opts.env?.PORT ? Number(opts.env.PORT) : await freePort();
   mkdirSync(TEST_LOGS, { recursive: true });
-  const log = createWriteStream(join(TEST_LOGS, `${opts.logName ?? name}-${port}.log`), { flags: 'a' });
+  const logFile = join(TEST_LOGS, `${opts.logName ?? name}-${port}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, ['--import', TSX, join(REPO_ROOT, name, 'src', 'main.ts')], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', EXIT_WITH_PARENT: '1', ...opts.env, PORT: String(port) },
@@ -87,7 +112,16 @@ export async function startProcess(
     },
   };
   running.add(proc);
-  if (opts.waitReady !== false) await waitFor(async () => (await fetchStatus(`${proc.url}/healthz`)) === 200, { timeoutMs: 30_000, what: `${name} to listen`, abortIf: () => child.exitCode !== null });
+  if (opts.waitReady === false) return proc;
+  try {
+    await waitFor(async () => (await fetchStatus(`${proc.url}/healthz`)) === 200, { timeoutMs: 60_000, what: `${name} to listen`, abortIf: () => child.exitCode !== null });
+  } catch (error) {
+    if (child.exitCode === null) throw error;
+    running.delete(proc);
+    await new Promise((r) => log.end(r));
+    const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
+    throw new EarlyExit(`${name} on port ${port}`, tail);
+  }
   return proc;
 }
 

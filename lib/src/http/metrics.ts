@@ -9,3 +9,13 @@ export function createRegistry(service: string): client.Registry {
 }
 
 export { client as prom };
+
+/**
+ * The registry's counter of that name, created on first use: a component that is rebuilt
+ * (a consumer restarted after a Kafka outage) keeps counting into the same series.
+ */
+export function counter<L extends string>(registry: client.Registry, config: { name: string; help: string; labelNames: readonly L[] }): client.Counter<L> {
+  const existing = registry.getSingleMetric(config.name);
+  if (existing) return existing as client.Counter<L>;
+  return new client.Counter<L>({ ...config, registers: [registry] });
+}

@@ -6,7 +6,7 @@ import { exponentialBackoff, sleep } from '../backoff.ts';
 import { AppError, isTransient } from '../errors.ts';
 import type { EventEnvelope } from '../events/envelope.ts';
 import { isKnownEventType, TOPIC_OF, type AnyEvent } from '../events/catalog.ts';
-import { prom } from '../http/metrics.ts';
+import { counter } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageMeta } from './inbox.ts';
 import { dlqFor, ensureTopics } from './kafka.ts';
@@ -71,13 +71,16 @@ export interface RunningConsumer {
 export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsumer> {
   const { kafka, groupId, logger } = opts;
   const labels = { group: groupId };
-  const handled = new prom.Counter({ name: 'consumer_messages_total', help: 'Messages handled, by outcome', labelNames: ['group', 'outcome'], registers: [opts.registry] });
-  const retries = new prom.Counter({ name: 'consumer_retries_total', help: 'Handler retries after transient errors', labelNames: ['group'], registers: [opts.registry] });
+  const handled = counter(opts.registry, { name: 'consumer_messages_total', help: 'Messages handled, by outcome', labelNames: ['group', 'outcome'] });
+  const retries = counter(opts.registry, { name: 'consumer_retries_total', help: 'Handler retries after transient errors', labelNames: ['group'] });
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, [...opts.topics, ...opts.topics.map(dlqFor)], opts.partitions);
-  await admin.disconnect();
+  try {
+    await ensureTopics(admin, [...opts.topics, ...opts.topics.map(dlqFor)], opts.partitions);
+  } finally {
+    await admin.disconnect();
+  }
 
   const dlq: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await dlq.connect();
@@ -174,7 +177,15 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
       setTimeout(() => void startWithRetry(), 2_000);
     });
   };
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    // The caller may try again with a new runConsumer: leave nothing connected behind.
+    stopping = true;
+    await consumer!.disconnect().catch(() => undefined);
+    await dlq.disconnect().catch(() => undefined);
+    throw error;
+  }
 
   return {
     async stop() {
