@@ -1,5 +1,6 @@
 // npm run bench -- <name>
 import { ceilingBench } from './ceiling.ts';
+import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { relayBench } from './relay.ts';
 import { openLoop, peakRss, place, stackUp, stock } from './stack.ts';
@@ -32,6 +33,7 @@ async function smoke(): Promise<void> {
 
 const benches: Record<string, () => Promise<void>> = {
   relay: relayBench,
+  debezium: debeziumBench,
   e2e: () => e2eBench(),
   http: () => httpBench(),
   ceiling: async () => void (await ceilingBench()),

@@ -36,6 +36,14 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
     expect(sample.headers).toMatchObject({ 'event-id': written[0]!.id, 'event-type': 'TestEvent', 'correlation-id': written[0]!.key, source: 'orders' });
     expect(sample.headers.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
     expect(sample.value).toMatchObject({ id: written[0]!.id, type: 'TestEvent', aggregateType: typeFor(run, 'orders'), aggregateId: written[0]!.key, version: 1 });
+    expect(sample.value.payload).toEqual({ seq: written[0]!.seq });
+
+    // The relay copies the payload's jsonb text verbatim into the envelope: it must stay JSON.
+    const tricky = { text: 'quote " backslash \\ newline \n émoji 🚀 \u0001', nested: { list: [1, 2.5, -3e-7, null, true], empty: {} }, big: 12345678901234 };
+    const id = randomUUID();
+    await pools.orders!.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload) VALUES ($1, $2, 'tricky', 'TestEvent', $3::jsonb)`, [id, typeFor(run, 'orders'), JSON.stringify(tricky)]);
+    const delivered = await waitFor(() => collector.messages.find((m) => m.value.id === id), { what: 'tricky payload delivered' });
+    expect(delivered.value.payload).toEqual(tricky);
   });
 
   it('loses nothing when the relay is SIGKILLed mid-stream and restarted (duplicates counted)', async () => {

@@ -18,7 +18,8 @@ interface OutboxRow {
   aggregate_type: string;
   aggregate_id: string;
   type: string;
-  payload: unknown;
+  /** jsonb text as Postgres sent it (see keepPayloadText). */
+  payload: string;
   headers: { correlationId?: string; causationId?: string | null; version?: number } | null;
   created_at: Date | string;
 }
@@ -153,6 +154,9 @@ export class OutboxStream {
     service.on('data', (_lsn: string, message: Pgoutput.Message) => {
       lastMessageAt = Date.now();
       switch (message.tag) {
+        case 'relation':
+          if (message.name === 'outbox') keepPayloadText(message);
+          break;
         case 'begin':
           current = { commitLsn: formatLsn(parseLsn(message.commitLsn ?? '0/0')), messages: [] };
           break;
@@ -261,7 +265,9 @@ export class OutboxStream {
     return {
       topic: this.route(row.aggregate_type),
       key: row.aggregate_id,
-      value: JSON.stringify({
+      // The payload is spliced in as the JSON text Postgres sent: jsonb output is valid JSON,
+      // and parsing it only to serialise it again cost relay CPU on every event.
+      value: `${JSON.stringify({
         id: row.id,
         type: row.type,
         aggregateType: row.aggregate_type,
@@ -270,8 +276,7 @@ export class OutboxStream {
         correlationId,
         causationId: headers.causationId ?? null,
         version: headers.version ?? 1,
-        payload: row.payload,
-      }),
+      }).slice(0, -1)},"payload":${row.payload ?? 'null'}}`,
       headers: {
         [HEADERS.eventId]: row.id,
         [HEADERS.eventType]: row.type,
@@ -280,5 +285,16 @@ export class OutboxStream {
         [HEADERS.lsn]: commitLsn,
       },
     };
+  }
+}
+
+/**
+ * pgoutput's parser turns each column into a JS value with pg's global type parsers, cached on
+ * the relation message it emits before the first row of a table: giving the payload column an
+ * identity parser there keeps its jsonb text as is, for every later row of that relation.
+ */
+function keepPayloadText(relation: Pgoutput.MessageRelation): void {
+  for (const column of relation.columns) {
+    if (column.name === 'payload') column.parser = (raw: string) => raw;
   }
 }
