@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { migrationsDir, REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { migrate } from '@shop/lib/db/migrate';
 import { percentile } from './stats.ts';
 
 export const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
@@ -18,7 +19,29 @@ export const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PARTITIONS = 6;
 
-export const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 4 });
+/**
+ * A scratch database with the orders database's schema (same outbox table, same migrations):
+ * a million bench rows in the real orders outbox would sit in the stack's own slot and be
+ * published by `npm run up`'s relay later.
+ */
+export const BENCH_DATABASE_URL = (() => {
+  const url = new URL(serviceDatabaseUrl('orders'));
+  url.pathname = `/${url.pathname.slice(1)}_bench`;
+  return url.toString();
+})();
+export const db = new pg.Pool({ connectionString: BENCH_DATABASE_URL, max: 4 });
+
+export async function prepareBenchDatabase(): Promise<void> {
+  const admin = new pg.Client({ connectionString: serviceDatabaseUrl('orders') });
+  await admin.connect();
+  const name = new URL(BENCH_DATABASE_URL).pathname.slice(1);
+  const exists = (await admin.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
+  if (!exists) await admin.query(`create database "${name}"`);
+  await admin.end();
+  await migrate(BENCH_DATABASE_URL, migrationsDir('orders'));
+  // Nothing from an earlier run needs to stay: keep the table small.
+  await db.query('truncate outbox');
+}
 export const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
 
 /** A CDC process reading the orders database's outbox through its own replication slot. */
@@ -47,6 +70,7 @@ export async function until(what: string, probe: () => Promise<boolean>, timeout
  * the bench's events too and compete for the CPU: refuse rather than print wrong figures.
  */
 export async function assertAlone(): Promise<void> {
+  await prepareBenchDatabase();
   const others = await db.query<{ slot_name: string }>("select slot_name from pg_replication_slots where database = current_database() and active");
   if (others.rowCount) {
     throw new Error(`other replication readers are active on this database (${others.rows.map((r) => r.slot_name).join(', ')}): stop them first (npm run down)`);
@@ -71,7 +95,7 @@ export async function killChild(child: ChildProcess | undefined, signal: NodeJS.
   clearTimeout(timer);
 }
 
-/** Our outbox-relay, alone on the orders database, with its own slot and publication. */
+/** Our outbox-relay, alone on the bench database, with its own slot and publication. */
 export function ourRelay(port = 3955): Cdc {
   const prefix = `bench${randomUUID().slice(0, 6)}`;
   let child: ChildProcess | undefined;
@@ -82,7 +106,7 @@ export function ourRelay(port = 3955): Cdc {
       // e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the relay.
       const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
       child = spawn(process.execPath, [...nodeArgs, '--import', join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs'), join(REPO_ROOT, 'outbox-relay/src/main.ts')], {
-        env: { ...process.env, PORT: String(port), RELAY_DATABASES: 'orders', RELAY_SLOT_PREFIX: prefix, RELAY_PUBLICATION: `${prefix}_pub`, LOG_LEVEL: 'warn', EXIT_WITH_PARENT: '1' },
+        env: { ...process.env, PORT: String(port), RELAY_DATABASES: 'orders', RELAY_ORDERS_DATABASE_URL: BENCH_DATABASE_URL, RELAY_SLOT_PREFIX: prefix, RELAY_PUBLICATION: `${prefix}_pub`, LOG_LEVEL: 'warn', EXIT_WITH_PARENT: '1' },
         stdio: 'inherit',
       });
       await until('relay active', async () => {

@@ -7,8 +7,8 @@ import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { assertAlone, type Cdc, db, dropSlot, EVENTS, killChild, lagRun, ourRelay, RATE, RUNS, slotActive, throughputRun, until } from './cdc.ts';
+import { REPO_ROOT } from '@shop/lib/db/databases';
+import { assertAlone, BENCH_DATABASE_URL, type Cdc, db, dropSlot, EVENTS, killChild, lagRun, ourRelay, RATE, RUNS, slotActive, throughputRun, until } from './cdc.ts';
 import { summarize, table } from './stats.ts';
 
 const STATE = join(REPO_ROOT, '.state', 'debezium');
@@ -31,7 +31,7 @@ export function debezium(overrides: Record<string, string | number> = {}, port =
   const dir = join(STATE, id);
   const slot = `${id}_orders`;
   const publication = `${id}_pub`;
-  const url = new URL(serviceDatabaseUrl('orders'));
+  const url = new URL(BENCH_DATABASE_URL);
   let child: ChildProcess | undefined;
   mkdirSync(dir, { recursive: true });
   writeFileSync(

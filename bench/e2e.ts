@@ -7,6 +7,7 @@ import { openLoop, peakRss, place, stackUp, stock } from './stack.ts';
 import { percentile, summarize, table } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SKUS = Number(process.env.BENCH_SKUS ?? 200);
 
 async function terminalLatencies(db: pg.Pool, ids: string[]): Promise<{ sorted: number[]; open: number }> {
   const r = await db.query<{ ms: number | null }>(
@@ -19,9 +20,12 @@ async function terminalLatencies(db: pg.Pool, ids: string[]): Promise<{ sorted: 
 }
 
 export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promise<{ p50: number; p99: number; open: number; httpP99: number; errors: number }> {
-  const sku = `BENCH-${Date.now().toString(36)}`.toUpperCase();
-  await stock(sku, Math.ceil(rate * seconds) + 10);
-  const results = await openLoop(rate, seconds, () => place(sku).catch(() => ({ ms: NaN, status: 0, orderId: undefined })));
+  // A catalogue of SKUS products, each order for a random one: a single SKU would measure the
+  // contention on one product row (a flash sale), not the workflow.
+  const run = Date.now().toString(36).toUpperCase();
+  const skus = Array.from({ length: SKUS }, (_, i) => `BENCH-${run}-${i}`);
+  for (const sku of skus) await stock(sku, Math.ceil((rate * seconds) / SKUS) * 3 + 10);
+  const results = await openLoop(rate, seconds, () => place(skus[Math.floor(Math.random() * SKUS)]!).catch(() => ({ ms: NaN, status: 0, orderId: undefined })));
   const ids = results.map((r) => r.orderId).filter((x): x is string => Boolean(x));
   // Let the tail finish (every order ends, by completion, cancellation or its deadline).
   let { sorted, open } = await terminalLatencies(db, ids);

@@ -34,7 +34,11 @@ async function smoke(): Promise<void> {
 const benches: Record<string, () => Promise<void>> = {
   relay: relayBench,
   debezium: debeziumBench,
-  e2e: () => e2eBench(),
+  e2e: () =>
+    e2eBench({
+      rates: (process.env.BENCH_RATES ?? '50,100,200,300,500').split(',').map(Number),
+      seconds: Number(process.env.BENCH_SECONDS ?? 60),
+    }),
   http: () => httpBench(),
   ceiling: async () => void (await ceilingBench()),
   smoke,

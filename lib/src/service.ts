@@ -61,6 +61,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const idempotencyLockSeconds = env.int('IDEMPOTENCY_LOCK_S', 10, { min: 1 });
   const retry = readRetryPolicy(env);
   const kafkaStartupMs = env.int('KAFKA_STARTUP_TIMEOUT_MS', 120_000, { min: 0 });
+  const commitIntervalMs = env.int('CONSUMER_COMMIT_INTERVAL_MS', 250, { min: 10, max: 60_000 });
   env.done();
   // Fails fast in production without a token, even in services with no admin route yet.
   readAdminToken();
@@ -117,7 +118,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
       const backoff = exponentialBackoff(250, 5_000);
       for (;;) {
         try {
-          const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions });
+          const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions, commitIntervalMs });
           closers.push(() => consumer.stop());
           return;
         } catch (error) {

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.ts';
+import { AppError, isTransient } from '../errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://errors.shop.local/';
@@ -75,6 +75,12 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (known) return sendProblem(reply, request, known.status, known.code, error.message);
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return sendProblem(reply, request, error.statusCode, 'bad_request', error.message);
+  }
+  // Overload or a dependency blip (pool exhausted, connection lost): the client may retry.
+  if (isTransient(error)) {
+    request.log.warn({ err: error.message }, 'transient failure; answered 503');
+    reply.header('retry-after', '1');
+    return sendProblem(reply, request, 503, 'temporarily_unavailable', 'the service is briefly unable to handle this request; retry after the Retry-After delay');
   }
   // Never leak a stack, SQL or driver text: the correlation id in the body finds the log line.
   request.log.error({ err: error }, 'unhandled error');

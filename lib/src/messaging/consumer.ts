@@ -10,6 +10,7 @@ import { counter } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageMeta } from './inbox.ts';
 import { dlqFor, ensureTopics } from './kafka.ts';
+import { OffsetCommitter } from './offset-committer.ts';
 
 /** An event as consumers see it: the envelope, narrowed by `type` to one of the events E. */
 export type Envelope<E extends AnyEvent = AnyEvent> = EventEnvelope<E['type'], E['payload']> & E;
@@ -37,6 +38,8 @@ export interface ConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** How long a dead instance keeps its partitions before the group moves them (broker minimum 6 s). */
   sessionTimeoutMs?: number;
+  /** How often handled offsets are committed (CONSUMER_COMMIT_INTERVAL_MS, default 250). */
+  commitIntervalMs?: number;
 }
 
 export function readRetryPolicy(env: { int(name: string, fallback: number, o?: { min?: number; max?: number }): number }): RetryPolicy {
@@ -86,6 +89,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
   await dlq.connect();
   let consumer: Consumer;
   let stopping = false;
+  const committer = new OffsetCommitter(() => consumer, opts.commitIntervalMs ?? 250, logger);
 
   const handleOne = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) => {
     const meta: MessageMeta = { consumer: groupId, topic, partition, offset: message.offset };
@@ -164,10 +168,15 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
     await consumer.connect();
     await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
     await consumer.run({
+      autoCommit: false,
       // One partition's in-place retries (e.g. a flaky provider) must not stall the others.
       partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? opts.partitions,
-      eachMessage: async ({ topic, partition, message, heartbeat }) => handleOne(topic, partition, message, heartbeat),
+      eachMessage: async ({ topic, partition, message, heartbeat }) => {
+        await handleOne(topic, partition, message, heartbeat);
+        committer.done(topic, partition, message.offset);
+      },
     });
+    committer.start();
     logger.info({ groupId, topics: opts.topics }, 'consumer running');
   };
   const startWithRetry = async (): Promise<void> => {
@@ -190,6 +199,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
   return {
     async stop() {
       stopping = true;
+      await committer.stop();
       await consumer.disconnect().catch(() => undefined);
       await dlq.disconnect().catch(() => undefined);
     },

@@ -1,17 +1,24 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { uuidv7 } from 'uuidv7';
-import { AppError, conflict, invalid, notFound } from '@shop/lib/errors';
+import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/lib/errors';
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { responses } from '@shop/lib/http/schemas';
 import { decide, placeOrder } from '../domain/order.ts';
 import type { Db } from '../db/client.ts';
-import { applyDecision, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, lockOrder } from '../db/orders.ts';
+import { applyDecision, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, lockOrder, releaseExpiredKey } from '../db/orders.ts';
 import { IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
 
 type View = NonNullable<Awaited<ReturnType<typeof loadOrderView>>>;
 
-function toView(o: Omit<View, 'history'> & { history?: View['history'] }) {
+/** What an order's HTTP view is made of: a loaded row, or a just-placed order held in memory. */
+type ViewSource = Pick<View, 'id' | 'customerId' | 'status' | 'cancelReason' | 'currency' | 'createdAt' | 'updatedAt'> & {
+  totalCents: bigint | number;
+  items: { sku: string; quantity: number; unitPriceCents: bigint | number }[];
+  history?: View['history'];
+};
+
+function toView(o: ViewSource) {
   return {
     orderId: o.id,
     customerId: o.customerId,
@@ -34,7 +41,6 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
-const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === 'P2002';
 const reused = () => new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { status: 422 });
 
 export interface OrderRouteOptions {
@@ -57,37 +63,57 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
   }, async (request, reply) => {
     const body = request.body as PlaceOrderBody;
     const idem = request.idempotency!;
-    // The database is the last word on the key: it survives a Redis restart or eviction.
-    const existing = await findByIdempotencyKey(prisma, idem.key);
-    if (existing && existing.requestFingerprint !== idem.fingerprint) throw reused();
-    let orderId = existing?.id;
-    if (!orderId) {
-      const placed = placeOrder({ id: uuidv7(), ...body });
+    const placed = placeOrder({ id: uuidv7(), ...body });
+    const insert = () =>
+      prisma.$transaction((tx) =>
+        insertOrder(tx, {
+          state: placed.state,
+          items: body.items,
+          idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
+          deadlineAt: new Date(Date.now() + opts.deadlineMs),
+          events: placed.events,
+        }),
+      );
+    // The insert is tried first: the database's unique key is the last word on the
+    // Idempotency-Key (it survives a Redis restart or eviction), and a repeat is the rare case.
+    let inserted: Awaited<ReturnType<typeof insert>> | undefined;
+    let replayOf: string | undefined;
+    for (let attempt = 1; !inserted && !replayOf; attempt++) {
       try {
-        await prisma.$transaction((tx) =>
-          insertOrder(tx, {
-            state: placed.state,
-            items: body.items,
-            idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
-            deadlineAt: new Date(Date.now() + opts.deadlineMs),
-            events: placed.events,
-          }),
-        );
-        orderId = placed.state.id;
-        request.log.info({ correlationId: orderId, totalCents: placed.state.totalCents }, 'order placed');
-        if (opts.faultKillAfterCommit) process.kill(process.pid, 'SIGKILL');
+        inserted = await insert();
       } catch (error) {
-        // Same key raced in from a concurrent request without Redis: the first one wins.
-        if (!isUniqueViolation(error)) throw error;
-        const winner = await findByIdempotencyKey(prisma, idem.key);
-        if (!winner) throw error;
-        if (winner.requestFingerprint !== idem.fingerprint) throw reused();
-        orderId = winner.id;
+        if (!isUniqueViolation(error) || attempt > 2) throw error;
+        const holder = await findByIdempotencyKey(prisma, idem.key);
+        if (!holder) {
+          await releaseExpiredKey(prisma, idem.key); // held by an order whose key expired
+          continue;
+        }
+        if (holder.requestFingerprint !== idem.fingerprint) throw reused();
+        replayOf = holder.id;
       }
     }
-    const view = (await loadOrderView(prisma, orderId))!;
-    if (existing) reply.header('idempotent-replayed', 'true');
-    return reply.code(201).header('location', `/orders/${orderId}`).send(toView({ ...view, history: undefined }));
+    if (replayOf) {
+      const view = (await loadOrderView(prisma, replayOf))!;
+      return reply.code(201).header('location', `/orders/${replayOf}`).header('idempotent-replayed', 'true').send(toView({ ...view, history: undefined }));
+    }
+    const { state } = placed;
+    request.log.info({ correlationId: state.id, totalCents: state.totalCents }, 'order placed');
+    if (opts.faultKillAfterCommit) process.kill(process.pid, 'SIGKILL');
+    return reply
+      .code(201)
+      .header('location', `/orders/${state.id}`)
+      .send(
+        toView({
+          id: state.id,
+          customerId: state.customerId,
+          status: state.status,
+          cancelReason: null,
+          currency: state.currency,
+          totalCents: state.totalCents,
+          items: body.items,
+          ...inserted!,
+        }),
+      );
   });
 
   app.get('/orders/:id', { schema: { params: OrderIdParams, response: responses({ 200: OrderView }) } }, async (request) => {
