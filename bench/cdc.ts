@@ -39,7 +39,9 @@ export async function prepareBenchDatabase(): Promise<void> {
   if (!exists) await admin.query(`create database "${name}"`);
   await admin.end();
   await migrate(BENCH_DATABASE_URL, migrationsDir('orders'));
-  // Nothing from an earlier run needs to stay: keep the table small.
+  // Nothing from an earlier, perhaps interrupted, run needs to stay: its slots would pin WAL for
+  // the whole cluster, its rows would only make the table bigger.
+  await db.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = current_database() and not active');
   await db.query('truncate outbox');
 }
 export const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
