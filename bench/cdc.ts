@@ -11,12 +11,15 @@ import { migrationsDir, REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/datab
 import { migrate } from '@shop/lib/db/migrate';
 import { percentile } from './stats.ts';
 
-export const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+export const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 export const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 export const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-/** Load before the measured window, not counted: start-up, JIT and metadata fetches are not steady state. */
-export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+/**
+ * Load before the measured window, not counted: start-up, JIT (the JVM's C2 takes seconds) and
+ * metadata fetches are not steady state.
+ */
+export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const PARTITIONS = 6;
 
 /**
@@ -173,7 +176,7 @@ export async function throughputRun(cdc: Cdc): Promise<number> {
       const count = await published();
       if (!first && count > 0) first = { at: performance.now(), count };
       return count >= EVENTS;
-    }, 300_000, 20);
+    }, 300_000, 100);
     const seconds = (performance.now() - first!.at) / 1000;
     return (EVENTS - first!.count) / seconds;
   } finally {

@@ -21,7 +21,8 @@ interface OutboxRow {
   /** jsonb text as Postgres sent it (see keepPayloadText). */
   payload: string;
   headers: { correlationId?: string; causationId?: string | null; version?: number } | null;
-  created_at: Date | string;
+  /** timestamptz text as Postgres sent it (see keepPayloadText). */
+  created_at: string;
 }
 
 /** Postgres refuses a second connection to an active slot with object_in_use. */
@@ -261,7 +262,7 @@ export class OutboxStream {
   private toKafka(row: OutboxRow, commitLsn: string): OutboundMessage {
     const headers = row.headers ?? {};
     const correlationId = headers.correlationId ?? row.aggregate_id;
-    const createdAt = row.created_at instanceof Date ? row.created_at.toISOString() : new Date(row.created_at).toISOString();
+    const createdAt = isoTimestamp(row.created_at);
     return {
       topic: this.route(row.aggregate_type),
       key: row.aggregate_id,
@@ -290,11 +291,24 @@ export class OutboxStream {
 
 /**
  * pgoutput's parser turns each column into a JS value with pg's global type parsers, cached on
- * the relation message it emits before the first row of a table: giving the payload column an
- * identity parser there keeps its jsonb text as is, for every later row of that relation.
+ * the relation message it emits before the first row of a table: giving the payload and
+ * created_at columns an identity parser there keeps their text as is, for every later row of
+ * that relation (the jsonb text goes into the envelope verbatim, the timestamp is reformatted).
  */
 function keepPayloadText(relation: Pgoutput.MessageRelation): void {
   for (const column of relation.columns) {
-    if (column.name === 'payload') column.parser = (raw: string) => raw;
+    if (column.name === 'payload' || column.name === 'created_at') column.parser = (raw: string) => raw;
   }
+}
+
+const UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
+
+/**
+ * Postgres's timestamptz text as the envelope's ISO form (what Date#toISOString gives): done
+ * with string operations for the usual UTC session, through Date otherwise.
+ */
+export function isoTimestamp(raw: string): string {
+  const m = UTC_TIMESTAMP.exec(raw);
+  if (!m) return new Date(raw.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
+  return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
 }
