@@ -34,6 +34,8 @@ export interface RelayConfig {
   retentionIntervalMs: number;
   /** Escape hatch: recreate a slot that vanished (events committed meanwhile are skipped!). */
   recreateMissingSlot: boolean;
+  /** Worker threads that encode and send to Kafka (0: in the main thread, beside WAL decoding). */
+  publishThreads: number;
   /** Where the dashboard finds each service (for health and order lookup). */
   serviceUrls: Record<string, string>;
 }
@@ -81,6 +83,7 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     retentionMs: env.int('OUTBOX_RETENTION_MS', 3_600_000, { min: 0 }),
     retentionIntervalMs: env.int('OUTBOX_RETENTION_INTERVAL_MS', 60_000, { min: 100 }),
     recreateMissingSlot: env.bool('RELAY_RECREATE_MISSING_SLOT', false),
+    publishThreads: env.int('RELAY_PUBLISH_THREADS', 2, { min: 0, max: 16 }),
     serviceUrls: {
       'order-service': env.str('ORDER_SERVICE_URL', 'http://127.0.0.1:3001'),
       'inventory-service': env.str('INVENTORY_SERVICE_URL', 'http://127.0.0.1:3002'),

@@ -8,7 +8,8 @@ import { createKafka } from '@shop/lib/messaging/kafka';
 import { readRelayConfig } from './config.ts';
 import { LagMonitor } from './lag.ts';
 import { createRelayMetrics } from './metrics.ts';
-import { KafkaPublisher } from './publish/kafka-publisher.ts';
+import { KafkaPublisher, type Publisher } from './publish/kafka-publisher.ts';
+import { PublisherThreads } from './publish/threaded-publisher.ts';
 import { createRouter } from './publish/routing.ts';
 import { OutboxStream } from './replication/stream.ts';
 import { startRetention } from './retention.ts';
@@ -24,7 +25,13 @@ const metrics = createRelayMetrics(registry);
 const kafka = createKafka({ clientId: 'outbox-relay', brokers: config.kafkaBrokers, logger });
 const route = createRouter(config.topicMap);
 // One producer per database: a stream's failed batch and producer reset never touch the others.
-const publishers = config.sources.map(() => new KafkaPublisher(kafka, config.topicPartitions));
+// By default they live in worker threads (RELAY_PUBLISH_THREADS), so Kafka encoding and WAL
+// decoding run in parallel.
+const thread =
+  config.publishThreads > 0
+    ? new PublisherThreads({ brokers: config.kafkaBrokers, partitions: config.topicPartitions, sources: config.sources.map((s) => s.name), logLevel: config.logLevel }, config.publishThreads, logger)
+    : undefined;
+const publishers: Publisher[] = config.sources.map((_, i) => thread?.publisher(i) ?? new KafkaPublisher(kafka, config.topicPartitions, config.sources[i]!.name));
 const streams = config.sources.map((source, i) => new OutboxStream(source, config, publishers[i]!, route, metrics, logger.child({ database: source.name })));
 const pools = new Map(config.sources.map((s) => [s.name, new pg.Pool({ connectionString: s.connectionString, max: 2 })]));
 for (const pool of pools.values()) pool.on('error', () => undefined);
@@ -54,6 +61,7 @@ await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceU
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(logger, [
   () => Promise.all(publishers.map((p) => p.close())),
+  () => thread?.close(),
   () => admin.disconnect(),
   () => deadLetters.stop(),
   () => monitor.stop(),

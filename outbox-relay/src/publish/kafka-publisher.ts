@@ -1,25 +1,51 @@
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
+import { HEADERS } from '@shop/lib/events/envelope';
 import { ensureTopics } from '@shop/lib/messaging/kafka';
 
+/**
+ * One outbox row on its way to Kafka. Flat strings only: it crosses to the publisher threads
+ * by structured clone, and the headers object is built there (see headersOf).
+ */
 export interface OutboundMessage {
   topic: string;
   key: string;
   value: string;
-  headers: Record<string, string>;
+  eventId: string;
+  eventType: string;
+  correlationId: string;
+  /** Commit LSN of the transaction that wrote the row. */
+  lsn: string;
+}
+
+/** The Kafka headers of a relayed event (names in lib/events/envelope HEADERS). */
+export function headersOf(m: OutboundMessage, source: string): Record<string, string> {
+  return { [HEADERS.eventId]: m.eventId, [HEADERS.eventType]: m.eventType, [HEADERS.correlationId]: m.correlationId, [HEADERS.source]: source, [HEADERS.lsn]: m.lsn };
+}
+
+/** Sends batches to Kafka; `publish` resolves once Kafka acknowledged every message. */
+export interface Publisher {
+  publish(messages: OutboundMessage[]): Promise<void>;
+  isReachable(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
  * One idempotent producer (acks=-1, one request in flight, as kafkajs needs for correct
  * sequence numbers). `publish` resolves only when Kafka has acknowledged every message.
  */
-export class KafkaPublisher {
+export class KafkaPublisher implements Publisher {
   private producer: Producer;
   private readonly admin: Admin;
   private readonly knownTopics = new Set<string>();
   private connected?: Promise<void>;
   private generation = 0;
 
-  constructor(private readonly kafka: Kafka, private readonly partitions: number) {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly partitions: number,
+    /** The database the messages come from (the `source` header). */
+    private readonly source: string,
+  ) {
     this.producer = this.newProducer();
     this.admin = kafka.admin();
   }
@@ -69,7 +95,7 @@ export class KafkaPublisher {
     for (const m of messages) {
       let list = byTopic.get(m.topic);
       if (!list) byTopic.set(m.topic, (list = []));
-      list.push({ key: m.key, value: m.value, headers: m.headers });
+      list.push({ key: m.key, value: m.value, headers: headersOf(m, this.source) });
     }
     const fresh = [...byTopic.keys()].filter((t) => !this.knownTopics.has(t));
     if (fresh.length > 0) {

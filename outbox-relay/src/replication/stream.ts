@@ -2,10 +2,9 @@
 // position only after Kafka acknowledged everything at or before it.
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from '@shop/lib/logger';
-import { HEADERS } from '@shop/lib/events/envelope';
 import type { DatabaseSource, RelayConfig } from '../config.ts';
 import type { RelayMetrics } from '../metrics.ts';
-import type { KafkaPublisher, OutboundMessage } from '../publish/kafka-publisher.ts';
+import type { OutboundMessage, Publisher } from '../publish/kafka-publisher.ts';
 import { AcknowledgeManager } from './acknowledge-manager.ts';
 import { formatLsn, parseLsn, type Lsn } from './lsn.ts';
 import { prepareSlot, SlotUnusableError } from './slot.ts';
@@ -39,7 +38,7 @@ export class OutboxStream {
   constructor(
     readonly source: DatabaseSource,
     private readonly config: RelayConfig,
-    private readonly publisher: KafkaPublisher,
+    private readonly publisher: Publisher,
     private readonly route: (aggregateType: string) => string,
     private readonly metrics: RelayMetrics,
     private readonly logger: Logger,
@@ -278,13 +277,10 @@ export class OutboxStream {
         causationId: headers.causationId ?? null,
         version: headers.version ?? 1,
       }).slice(0, -1)},"payload":${row.payload ?? 'null'}}`,
-      headers: {
-        [HEADERS.eventId]: row.id,
-        [HEADERS.eventType]: row.type,
-        [HEADERS.correlationId]: correlationId,
-        [HEADERS.source]: this.source.name,
-        [HEADERS.lsn]: commitLsn,
-      },
+      eventId: row.id,
+      eventType: row.type,
+      correlationId,
+      lsn: commitLsn,
     };
   }
 }
