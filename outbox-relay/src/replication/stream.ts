@@ -7,6 +7,7 @@ import type { RelayMetrics } from '../metrics.ts';
 import type { OutboundMessage, Publisher } from '../publish/kafka-publisher.ts';
 import { AcknowledgeManager } from './acknowledge-manager.ts';
 import { formatLsn, parseLsn, type Lsn } from './lsn.ts';
+import { isoTimestamp, keepPayloadText } from './row-text.ts';
 import { prepareSlot, SlotUnusableError } from './slot.ts';
 import { exponentialBackoff, sleep } from '@shop/lib/backoff';
 
@@ -283,28 +284,4 @@ export class OutboxStream {
       lsn: commitLsn,
     };
   }
-}
-
-/**
- * pgoutput's parser turns each column into a JS value with pg's global type parsers, cached on
- * the relation message it emits before the first row of a table: giving the payload and
- * created_at columns an identity parser there keeps their text as is, for every later row of
- * that relation (the jsonb text goes into the envelope verbatim, the timestamp is reformatted).
- */
-function keepPayloadText(relation: Pgoutput.MessageRelation): void {
-  for (const column of relation.columns) {
-    if (column.name === 'payload' || column.name === 'created_at') column.parser = (raw: string) => raw;
-  }
-}
-
-const UTC_TIMESTAMP = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
-
-/**
- * Postgres's timestamptz text as the envelope's ISO form (what Date#toISOString gives): done
- * with string operations for the usual UTC session, through Date otherwise.
- */
-export function isoTimestamp(raw: string): string {
-  const m = UTC_TIMESTAMP.exec(raw);
-  if (!m) return new Date(raw.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
-  return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
 }

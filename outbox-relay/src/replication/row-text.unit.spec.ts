@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoTimestamp } from './stream.ts';
+import { isoTimestamp } from './row-text.ts';
 
 describe('isoTimestamp', () => {
   it('gives what Date#toISOString gives, for every fraction length and for other offsets', () => {
