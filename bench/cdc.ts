@@ -9,6 +9,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { migrationsDir, REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { migrate } from '@shop/lib/db/migrate';
+import { ensureTopics } from '@shop/lib/messaging/kafka';
 import { percentile } from './stats.ts';
 
 export const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -143,7 +144,7 @@ export async function commitBacklog(type: string, n: number): Promise<void> {
 async function createTopic(topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  await ensureTopics(admin, [topic], PARTITIONS);
   await admin.disconnect();
 }
 

@@ -60,8 +60,8 @@ await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceU
 
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(logger, [
+  // A threaded publisher's close() closes the shared threads (once).
   () => Promise.all(publishers.map((p) => p.close())),
-  () => thread?.close(),
   () => admin.disconnect(),
   () => deadLetters.stop(),
   () => monitor.stop(),
