@@ -20,6 +20,11 @@ export interface RelayConfig {
   /** aggregate_type → topic overrides; otherwise `<aggregate_type>.events`. */
   topicMap: Record<string, string>;
   batchMaxMessages: number;
+  /**
+   * Bytes of keys and values per batch: Kafka refuses a record batch over the broker's
+   * message.max.bytes (1 MiB by default), and with one partition a whole batch is one record batch.
+   */
+  batchMaxBytes: number;
   batchLingerMs: number;
   /** Above this many received-but-unpublished messages the WAL stream is paused (backpressure). */
   maxPendingMessages: number;
@@ -36,6 +41,8 @@ export interface RelayConfig {
   recreateMissingSlot: boolean;
   /** Worker threads that encode and send to Kafka (0: in the main thread, beside WAL decoding). */
   publishThreads: number;
+  /** Batches of at least this many messages go through the publisher threads, smaller ones not. */
+  threadedBatchMin: number;
   /** Where the dashboard finds each service (for health and order lookup). */
   serviceUrls: Record<string, string>;
 }
@@ -71,7 +78,8 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     topicPartitions: common.topicPartitions,
     sources,
     topicMap,
-    batchMaxMessages: env.int('RELAY_BATCH_MAX_MESSAGES', 1000, { min: 1, max: 100_000 }),
+    batchMaxMessages: env.int('RELAY_BATCH_MAX_MESSAGES', 5000, { min: 1, max: 100_000 }),
+    batchMaxBytes: env.int('RELAY_BATCH_MAX_BYTES', 900_000, { min: 1_000, max: 100_000_000 }),
     batchLingerMs: env.int('RELAY_BATCH_LINGER_MS', 2, { min: 0, max: 10_000 }),
     maxPendingMessages: env.int('RELAY_MAX_PENDING_MESSAGES', 50_000, { min: 100, max: 10_000_000 }),
     statusIntervalMs: env.int('RELAY_STATUS_INTERVAL_MS', 2_000, { min: 100, max: 60_000 }),
@@ -84,6 +92,7 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     retentionIntervalMs: env.int('OUTBOX_RETENTION_INTERVAL_MS', 60_000, { min: 100 }),
     recreateMissingSlot: env.bool('RELAY_RECREATE_MISSING_SLOT', false),
     publishThreads: env.int('RELAY_PUBLISH_THREADS', 2, { min: 0, max: 16 }),
+    threadedBatchMin: env.int('RELAY_THREADED_BATCH_MIN', 250, { min: 1, max: 100_000 }),
     serviceUrls: {
       'order-service': env.str('ORDER_SERVICE_URL', 'http://127.0.0.1:3001'),
       'inventory-service': env.str('INVENTORY_SERVICE_URL', 'http://127.0.0.1:3002'),

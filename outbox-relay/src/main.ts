@@ -9,7 +9,7 @@ import { readRelayConfig } from './config.ts';
 import { LagMonitor } from './lag.ts';
 import { createRelayMetrics } from './metrics.ts';
 import { KafkaPublisher, type Publisher } from './publish/kafka-publisher.ts';
-import { PublisherThreads } from './publish/threaded-publisher.ts';
+import { PublisherThreads, sizeRouted } from './publish/threaded-publisher.ts';
 import { createRouter } from './publish/routing.ts';
 import { OutboxStream } from './replication/stream.ts';
 import { startRetention } from './retention.ts';
@@ -25,13 +25,16 @@ const metrics = createRelayMetrics(registry);
 const kafka = createKafka({ clientId: 'outbox-relay', brokers: config.kafkaBrokers, logger });
 const route = createRouter(config.topicMap);
 // One producer per database: a stream's failed batch and producer reset never touch the others.
-// By default they live in worker threads (RELAY_PUBLISH_THREADS), so Kafka encoding and WAL
-// decoding run in parallel.
+// Big batches (a backlog) go through worker threads (RELAY_PUBLISH_THREADS), so Kafka encoding
+// and WAL decoding run in parallel; small ones (steady traffic) are sent from the main thread.
 const thread =
   config.publishThreads > 0
     ? new PublisherThreads({ brokers: config.kafkaBrokers, partitions: config.topicPartitions, sources: config.sources.map((s) => s.name), logLevel: config.logLevel }, config.publishThreads, logger)
     : undefined;
-const publishers: Publisher[] = config.sources.map((_, i) => thread?.publisher(i) ?? new KafkaPublisher(kafka, config.topicPartitions, config.sources[i]!.name));
+const publishers: Publisher[] = config.sources.map((source, i) => {
+  const inline = new KafkaPublisher(kafka, config.topicPartitions, source.name);
+  return thread ? sizeRouted(inline, thread.publisher(i), config.threadedBatchMin) : inline;
+});
 const streams = config.sources.map((source, i) => new OutboxStream(source, config, publishers[i]!, route, metrics, logger.child({ database: source.name })));
 const pools = new Map(config.sources.map((s) => [s.name, new pg.Pool({ connectionString: s.connectionString, max: 2 })]));
 for (const pool of pools.values()) pool.on('error', () => undefined);

@@ -17,7 +17,10 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
     const run = `d${randomUUID().slice(0, 8)}`;
     const topics = SERVICE_DATABASES.map((db) => `${typeFor(run, db)}.events`);
     await createTopics(topics);
-    const harness = relayHarness();
+    // Transactions of 100 rows and a threshold of 150: a batch of one transaction goes out from
+    // the main thread, a batch of several through the publisher threads, so per-key order is
+    // checked across switches between the two routes.
+    const harness = relayHarness({ RELAY_THREADED_BATCH_MIN: '150' });
     const relay = await harness.start();
     await waitActive(relay);
     const collector = await Collector.start(topics);
@@ -50,8 +53,8 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
     const run = `k${randomUUID().slice(0, 8)}`;
     const topics = SERVICE_DATABASES.map((db) => `${typeFor(run, db)}.events`);
     await createTopics(topics);
-    // Small batches so the kill lands between Kafka acknowledgements.
-    const harness = relayHarness({ RELAY_BATCH_MAX_MESSAGES: '50' });
+    // Small batches so the kill lands between Kafka acknowledgements; all through the threads.
+    const harness = relayHarness({ RELAY_BATCH_MAX_MESSAGES: '50', RELAY_THREADED_BATCH_MIN: '1' });
     let relay = await harness.start();
     await waitActive(relay);
     const collector = await Collector.start(topics);

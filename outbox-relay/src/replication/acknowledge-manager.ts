@@ -65,14 +65,19 @@ export class AcknowledgeManager<M> {
   }
 
   /**
-   * Hands out up to `max` messages in commit order, each with the transaction it belongs to.
+   * Hands out up to `max` messages in commit order, each with the transaction it belongs to,
+   * stopping before `maxBytes` (by `sizeOf`) would be exceeded — always at least one message.
    * Call `acknowledged(batch)` after Kafka accepted all of them.
    */
-  take(max: number): { tx: Tracked<M>; message: M }[] {
+  take(max: number, maxBytes = Infinity, sizeOf: (message: M) => number = () => 0): { tx: Tracked<M>; message: M }[] {
     const batch: { tx: Tracked<M>; message: M }[] = [];
+    let bytes = 0;
     for (const tx of this.queue) {
       while (tx.taken < tx.messages.length && batch.length < max) {
-        batch.push({ tx, message: tx.messages[tx.taken]! });
+        const message = tx.messages[tx.taken]!;
+        bytes += sizeOf(message);
+        if (bytes > maxBytes && batch.length > 0) return batch;
+        batch.push({ tx, message });
         tx.taken++;
       }
       if (batch.length >= max) break;

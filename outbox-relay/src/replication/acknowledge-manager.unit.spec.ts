@@ -32,6 +32,14 @@ describe('AcknowledgeManager', () => {
     expect(ack.confirmedLsn).toBe(100n);
   });
 
+  it('stops a batch before it would exceed the byte budget, but always hands out one message', () => {
+    const ack = new AcknowledgeManager<string>(0n);
+    ack.committed(tx(7n, 4)); // messages '7:0'..'7:3', 3 bytes each
+    expect(ack.take(10, 7, (m) => m.length).map((b) => b.message)).toEqual(['7:0', '7:1']);
+    expect(ack.take(10, 1, (m) => m.length).map((b) => b.message)).toEqual(['7:2']);
+    expect(ack.take(10, 100, (m) => m.length).map((b) => b.message)).toEqual(['7:3']);
+  });
+
   it('hands a failed batch out again, in the same order', () => {
     const ack = new AcknowledgeManager<string>(0n);
     ack.committed(tx(5n, 3));
