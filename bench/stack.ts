@@ -14,6 +14,21 @@ export async function stackUp(): Promise<void> {
   await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
 }
 
+/** Stops one process of the stack (SIGTERM); `stackUp` starts it again. */
+export async function stopStackProcess(name: string): Promise<void> {
+  const pid = Number(readFileSync(join(REPO_ROOT, '.state/run', `${name}.pid`), 'utf8').trim());
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 150; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} did not stop`);
+}
+
 export async function stock(sku: string, onHand: number): Promise<void> {
   const res = await fetch(`${INVENTORY_URL}/products/${sku}`, {
     method: 'PUT',
