@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { uuidv7 } from 'uuidv7';
 import { REPO_ROOT } from '@shop/lib/db/databases';
+import { until } from './cdc.ts';
 
 const exec = promisify(execFile);
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
@@ -18,15 +19,15 @@ export async function stackUp(): Promise<void> {
 export async function stopStackProcess(name: string): Promise<void> {
   const pid = Number(readFileSync(join(REPO_ROOT, '.state/run', `${name}.pid`), 'utf8').trim());
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 150; i++) {
+  const gone = () => {
     try {
       process.kill(pid, 0);
+      return false;
     } catch {
-      return;
+      return true;
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} did not stop`);
+  };
+  await until(`${name} stopped`, async () => gone(), 15_000);
 }
 
 export async function stock(sku: string, onHand: number): Promise<void> {
