@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { uuidv7 } from 'uuidv7';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-import { until } from './cdc.ts';
 
 const exec = promisify(execFile);
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
@@ -15,19 +14,9 @@ export async function stackUp(): Promise<void> {
   await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
 }
 
-/** Stops one process of the stack (SIGTERM); `stackUp` starts it again. */
+/** Stops one process of the stack (`stack.mjs down <name>`); `stackUp` starts it again. */
 export async function stopStackProcess(name: string): Promise<void> {
-  const pid = Number(readFileSync(join(REPO_ROOT, '.state/run', `${name}.pid`), 'utf8').trim());
-  process.kill(pid, 'SIGTERM');
-  const gone = () => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  };
-  await until(`${name} stopped`, async () => gone(), 15_000);
+  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'down', name], { cwd: REPO_ROOT, timeout: 30_000 });
 }
 
 export async function stock(sku: string, onHand: number): Promise<void> {

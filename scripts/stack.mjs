@@ -3,7 +3,7 @@
 //   start   foreground, logs prefixed on this terminal, Ctrl-C stops everything
 //   up      background (pid files in .state/run, logs in .state/logs); starts only what is not
 //           running, so it also restarts a process that died; returns once all are ready
-//   down    stops the background processes
+//   down    stops the background processes (or only those named: down outbox-relay)
 //   status  shows what runs
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,8 +89,8 @@ async function up() {
   printUrls();
 }
 
-async function down() {
-  for (const p of PROCESSES) {
+async function down(...names) {
+  for (const p of PROCESSES.filter((q) => names.length === 0 || names.includes(q.name))) {
     const pid = runningPid(p);
     if (pid) {
       process.kill(pid, 'SIGTERM');
@@ -149,7 +149,7 @@ if (!commands[cmd]) {
   console.error(`usage: node scripts/stack.mjs ${Object.keys(commands).join('|')}`);
   process.exit(2);
 }
-commands[cmd]().catch((error) => {
+commands[cmd](...process.argv.slice(3)).catch((error) => {
   console.error(error.message);
   process.exit(1);
 });

@@ -38,8 +38,9 @@ function threadOf(key: string, threads: number): number {
  * Small batches go out from the main thread, big ones through the threads. A hop to a thread and
  * back (structured clone, two event-loop turns, one produce request per thread) costs more than
  * it saves when the WAL brings a few dozen rows at a time: at 5,000 events/s, sending those from
- * the main thread took the lag p99 from 64–70 to 36–50 ms (BENCHMARKS.md). Safe for per-key order because a stream sends its next batch only
- * after every message of the previous one is acknowledged, whichever producer sent it.
+ * the main thread took the lag p99 from 64–70 to 36–50 ms (BENCHMARKS.md). Safe for per-key
+ * order because a stream sends its next batch only after every message of the previous one is
+ * acknowledged, whichever producer sent it.
  */
 export function sizeRouted(inline: Publisher, threaded: Publisher, threadedFrom: number): Publisher {
   return {
