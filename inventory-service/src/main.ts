@@ -12,7 +12,7 @@ await runService<Db>({
   database: 'inventory',
   PrismaClient,
   setup: async (ctx) => {
-    await ctx.app.register(productRoutes, { prisma: ctx.prisma, adminToken: readAdminToken() });
-    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.prisma));
+    await ctx.app.register(productRoutes, { prisma: ctx.prisma, sql: ctx.sql, adminToken: readAdminToken() });
+    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql));
   },
 });

@@ -34,10 +34,11 @@ function adapterCause(error: unknown): { code?: string; originalCode?: string; k
   return (error as { meta?: { driverAdapterError?: { cause?: { code?: string; originalCode?: string; kind?: string } } } }).meta?.driverAdapterError?.cause;
 }
 
-/** A unique constraint refused the write: P2002 from Prisma's model API, SQLSTATE 23505 from a raw query. */
+/** A unique constraint refused the write: P2002 from Prisma's model API, SQLSTATE 23505 from raw SQL (through Prisma or pg). */
 export function isUniqueViolation(error: unknown): boolean {
   const cause = adapterCause(error);
-  return (error as { code?: unknown }).code === 'P2002' || cause?.originalCode === '23505' || cause?.kind === 'UniqueConstraintViolation';
+  const code = (error as { code?: unknown }).code;
+  return code === 'P2002' || code === '23505' || cause?.originalCode === '23505' || cause?.kind === 'UniqueConstraintViolation';
 }
 
 export function isTransient(error: unknown): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, isTransient } from './errors.ts';
+import { AppError, isTransient, isUniqueViolation } from './errors.ts';
 
 const prismaError = (code: string, cause: Record<string, string>) => Object.assign(new Error('Database error'), { code, meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
 
@@ -13,6 +13,8 @@ describe('isTransient', () => {
     ['a reset socket', Object.assign(new Error('x'), { code: 'ECONNRESET' })],
     ['a retryable AppError', new AppError('x', 'x', { canRetry: true })],
     ['a retryable cause', new Error('outer', { cause: Object.assign(new Error('inner'), { code: '40P01' }) })],
+    ['a deadlock from pg itself (SqlDatabase)', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
+    ['a busy pool', Object.assign(new AppError('database_busy', 'x', { canRetry: true }))],
   ])('retries %s', (_name, error) => expect(isTransient(error)).toBe(true));
 
   it.each([
@@ -21,4 +23,14 @@ describe('isTransient', () => {
     ['a unique violation', Object.assign(new Error('x'), { code: 'P2002' })],
     ['a permanent AppError', new AppError('x', 'x', { canRetry: false })],
   ])('does not retry %s', (_name, error) => expect(isTransient(error)).toBe(false));
+});
+
+describe('isUniqueViolation', () => {
+  it.each([
+    ['Prisma model API (P2002)', Object.assign(new Error('x'), { code: 'P2002' })],
+    ['raw SQL through Prisma', prismaError('P2010', { originalCode: '23505', kind: 'postgres', code: '23505' })],
+    ['raw SQL through pg (SqlDatabase)', Object.assign(new Error('duplicate key value'), { code: '23505' })],
+  ])('recognises %s', (_name, error) => expect(isUniqueViolation(error)).toBe(true));
+
+  it('does not take a foreign-key violation for one', () => expect(isUniqueViolation(Object.assign(new Error('x'), { code: '23503' }))).toBe(false));
 });

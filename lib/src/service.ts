@@ -5,7 +5,8 @@ import type { Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { EnvReader, readCommonConfig } from './config.ts';
-import { createPrisma } from './db/prisma.ts';
+import { createPool, createPrisma } from './db/prisma.ts';
+import { SqlDatabase } from './db/sql.ts';
 import { serviceDatabaseUrl, type ServiceDatabase } from './db/databases.ts';
 import { createApp } from './http/app.ts';
 import { readAdminToken } from './http/admin.ts';
@@ -28,7 +29,10 @@ export interface ServiceContext<P> {
   env: EnvReader;
   common: ReturnType<typeof readCommonConfig>;
   logger: Logger;
+  /** Typed reads and admin writes. */
   prisma: P;
+  /** Transactions of the write paths that carry events (same pool as `prisma`). */
+  sql: SqlDatabase;
   redis: Redis;
   kafka: Kafka;
   registry: Registry;
@@ -56,23 +60,27 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const common = readCommonConfig(env);
   const port = env.int('PORT', def.defaultPort, { min: 0, max: 65535 });
   const poolSize = env.int('DB_POOL_SIZE', 10, { min: 1, max: 200 });
+  const acquireTimeoutMs = env.int('DB_ACQUIRE_TIMEOUT_MS', 5_000, { min: 1, max: 60_000 });
   const databaseUrl = serviceDatabaseUrl(def.database, env);
   const idempotencyTtlSeconds = env.int('IDEMPOTENCY_TTL_S', 86_400, { min: 1 });
   const idempotencyLockSeconds = env.int('IDEMPOTENCY_LOCK_S', 10, { min: 1 });
   const retry = readRetryPolicy(env);
   const kafkaStartupMs = env.int('KAFKA_STARTUP_TIMEOUT_MS', 120_000, { min: 0 });
   const commitIntervalMs = env.int('CONSUMER_COMMIT_INTERVAL_MS', 250, { min: 10, max: 60_000 });
+  const maxWaitMs = env.int('CONSUMER_MAX_WAIT_MS', 1_000, { min: 1, max: 5_000 });
   env.done();
   // Fails fast in production without a token, even in services with no admin route yet.
   readAdminToken();
 
   const logger = createLogger(def.name, common.logLevel);
   const closers: Closer[] = [];
-  const prisma = createPrisma(def.PrismaClient as never, {
+  const pool = createPool({
     url: databaseUrl,
     poolSize,
     onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection lost'),
-  }) as P;
+  });
+  const prisma = createPrisma(def.PrismaClient as never, { pool }) as P;
+  const sql = new SqlDatabase(pool, { acquireTimeoutMs });
   closers.push(() => prisma.$disconnect());
   const redis = createRedis(common.redisUrl, logger);
   closers.push(() => redis.quit().catch(() => redis.disconnect()));
@@ -105,6 +113,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     common,
     logger,
     prisma,
+    sql,
     redis,
     kafka,
     registry,
@@ -118,7 +127,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
       const backoff = exponentialBackoff(250, 5_000);
       for (;;) {
         try {
-          const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions, commitIntervalMs });
+          const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions, commitIntervalMs, maxWaitMs });
           closers.push(() => consumer.stop());
           return;
         } catch (error) {

@@ -19,6 +19,6 @@ await runService<Db>({
     env.done();
     await ctx.app.register(notificationRoutes, { prisma: ctx.prisma });
     const deliver = webhookDelivery(ctx.prisma, webhookUrl, ctx.logger, webhookAttempts);
-    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.prisma, webhookUrl ? 'webhook' : 'log', deliver));
+    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql, webhookUrl ? 'webhook' : 'log', deliver));
   },
 });

@@ -21,6 +21,6 @@ await runService<Db>({
     };
     env.done();
     await ctx.app.register(paymentRoutes, { prisma: ctx.prisma });
-    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.prisma, new SimulatedProvider(), settings));
+    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql, new SimulatedProvider(), settings));
   },
 });

@@ -35,7 +35,7 @@ export async function reserve(tx: Tx, orderId: string, lines: Line[], causationI
   const decision = decideReservation(orderId, lines, new Map(rows.map((r) => [r.sku, r])), existing);
   if (decision.outcome === 'ignore') return undefined;
   if (decision.outcome === 'reject') {
-    if (!existing) await tx.reservation.create({ data: { orderId, status: 'REJECTED' } });
+    if (!existing) await tx.$executeRawUnsafe("INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'REJECTED')", orderId);
     await emit(tx, orderId, decision.event, causationId);
     return decision.event;
   }
@@ -49,7 +49,13 @@ export async function reserve(tx: Tx, orderId: string, lines: Line[], causationI
     );
     if (updated !== 1) throw new LostRaceError(line.sku);
   }
-  await tx.reservation.create({ data: { orderId, status: 'RESERVED', lines: { create: lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) } } });
+  await tx.$executeRawUnsafe(
+    `WITH r AS (INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'RESERVED') RETURNING order_id)
+     INSERT INTO reservation_lines (order_id, sku, quantity) SELECT r.order_id, l.sku, l.quantity FROM r, unnest($2::text[], $3::int[]) AS l(sku, quantity)`,
+    orderId,
+    lines.map((l) => l.sku),
+    lines.map((l) => l.quantity),
+  );
   const event: InventoryEvent = { type: 'StockReserved', payload: { orderId } };
   await emit(tx, orderId, event, causationId);
   return event;
@@ -84,5 +90,5 @@ async function settle(tx: Tx, orderId: string, status: ReservationStatus, change
       WHERE p.sku = l.sku`,
     orderId,
   );
-  await tx.reservation.update({ where: { orderId }, data: { status, updatedAt: new Date() } });
+  await tx.$executeRawUnsafe('UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1::uuid', orderId, status);
 }

@@ -2,7 +2,8 @@
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
 import { orderIdOf, PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
-import type { Db, Tx } from '../db/client.ts';
+import type { SqlDatabase } from '@shop/lib/db/sql';
+import type { Tx } from '../db/client.ts';
 import { commit, LostRaceError, release, reserve } from '../db/stock.ts';
 
 const MAX_LOST_RACES = 100;
@@ -32,7 +33,7 @@ function effectOf(event: Envelope<OrderEvent>, orderId: string): Effect | undefi
   }
 }
 
-export function orderEventsHandler(prisma: Db): MessageHandler<OrderEvent> {
+export function orderEventsHandler(db: SqlDatabase): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
     const orderId = orderIdOf(event);
     const effect = effectOf(event, orderId);
@@ -40,7 +41,7 @@ export function orderEventsHandler(prisma: Db): MessageHandler<OrderEvent> {
     // Lost optimistic races mean someone else made progress: retry here, they are not failures.
     for (let race = 1; ; race++) {
       try {
-        const outcome = await prisma.$transaction(async (tx) => {
+        const outcome = await db.transaction(async (tx) => {
           if (!(await markProcessed(tx, event, meta))) return 'duplicate' as const;
           return effect(tx);
         });

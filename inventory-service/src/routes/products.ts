@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { conflict, notFound } from '@shop/lib/errors';
 import { requireAdmin } from '@shop/lib/http/admin';
 import { responses, Sku } from '@shop/lib/http/schemas';
+import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { Db } from '../db/client.ts';
 import { emit } from '../db/stock.ts';
 
@@ -22,7 +23,7 @@ const view = (p: { sku: string; name: string; onHand: number; reserved: number; 
   version: p.version,
 });
 
-export async function productRoutes(app: FastifyInstance, opts: { prisma: Db; adminToken: string }) {
+export async function productRoutes(app: FastifyInstance, opts: { prisma: Db; sql: SqlDatabase; adminToken: string }) {
   const { prisma } = opts;
 
   app.put('/products/:sku', {
@@ -31,7 +32,7 @@ export async function productRoutes(app: FastifyInstance, opts: { prisma: Db; ad
   }, async (request) => {
     const { sku } = request.params as Static<typeof Params>;
     const body = request.body as Static<typeof PutBody>;
-    const product = await prisma.$transaction(async (tx) => {
+    const product = await opts.sql.transaction(async (tx) => {
       // Creates, or sets on-hand only if it stays at or above what is reserved.
       const rows = await tx.$queryRawUnsafe<{ sku: string; name: string; onHand: number; reserved: number; version: number }[]>(
         `INSERT INTO products (sku, name, on_hand) VALUES ($1, $2, $3)
@@ -44,7 +45,7 @@ export async function productRoutes(app: FastifyInstance, opts: { prisma: Db; ad
       );
       const row = rows[0];
       if (!row) {
-        const current = await tx.product.findUnique({ where: { sku } });
+        const [current] = await tx.$queryRawUnsafe<{ reserved: number }[]>('SELECT reserved FROM products WHERE sku = $1', sku);
         throw conflict('below_reserved', `onHand ${body.onHand} is below the ${current?.reserved ?? 0} units reserved for open orders`);
       }
       await emit(tx, sku, { type: 'StockLevelSet', payload: { sku, name: body.name, onHand: body.onHand } }, null);

@@ -6,12 +6,12 @@ import { markProcessed } from '@shop/lib/messaging/inbox';
 import { orderIdOf, type MessageHandler } from '@shop/lib/messaging/consumer';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import { cancelledMessage, completedMessage } from '../domain/message.ts';
-import type { Db } from '../db/client.ts';
+import type { SqlDatabase } from '@shop/lib/db/sql';
 
 export type Deliver = (notification: { id: string; orderId: string; status: string; message: string }) => void;
 
 
-export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver): MessageHandler<OrderEvent> {
+export function orderEventsHandler(db: SqlDatabase, channel: string, deliver: Deliver): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
     let status: string;
     let message: string;
@@ -35,7 +35,7 @@ export function orderEventsHandler(prisma: Db, channel: string, deliver: Deliver
     }
     const orderId = orderIdOf(event);
     const id = uuidv7();
-    const created = await prisma.$transaction(async (tx) => {
+    const created = await db.transaction(async (tx) => {
       if (!(await markProcessed(tx, event, meta))) return false;
       const inserted = await tx.$executeRawUnsafe(
         `INSERT INTO notifications (id, order_id, status, channel, message) VALUES ($1::uuid, $2::uuid, $3, $4, $5) ON CONFLICT (order_id, status) DO NOTHING`,

@@ -70,13 +70,18 @@ export async function lockOrder(tx: Tx, id: string): Promise<OrderState | undefi
 
 export async function applyDecision(tx: Tx, state: OrderState, decision: Decision, cause: Cause): Promise<void> {
   if (decision.outcome === 'changed') {
-    await tx.order.update({
-      where: { id: state.id },
-      data: { status: decision.status, cancelReason: decision.cancelReason, version: { increment: 1 }, updatedAt: new Date() },
-    });
-    await tx.orderHistory.create({
-      data: { orderId: state.id, status: decision.status, reason: decision.cancelReason, causeEventId: cause.eventId, causeType: cause.type },
-    });
+    // The new status and its history entry in one statement (one round trip).
+    await tx.$executeRawUnsafe(
+      `WITH o AS (
+         UPDATE orders SET status = $2, cancel_reason = $3, version = version + 1, updated_at = now() WHERE id = $1::uuid RETURNING id
+       )
+       INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type) SELECT o.id, $2, $3, $4::uuid, $5 FROM o`,
+      state.id,
+      decision.status,
+      decision.cancelReason ?? null,
+      cause.eventId,
+      cause.type,
+    );
   }
   if (decision.outcome === 'changed' || decision.outcome === 'compensate') {
     await appendToOutbox(tx, toEnvelopes(state.id, decision.events, cause.eventId));
@@ -90,7 +95,7 @@ export async function findByIdempotencyKey(db: Db, key: string) {
   return order;
 }
 
-export async function loadOrderView(db: Db | Tx, id: string) {
+export async function loadOrderView(db: Db, id: string) {
   return db.order.findUnique({
     where: { id },
     include: { items: { orderBy: { lineNo: 'asc' } }, history: { orderBy: { id: 'asc' } } },

@@ -2,17 +2,17 @@
 // Safe with several instances: each batch is claimed with FOR UPDATE SKIP LOCKED.
 import type { Logger } from '@shop/lib/logger';
 import { decide } from '../domain/order.ts';
-import type { Db } from '../db/client.ts';
+import type { SqlDatabase } from '@shop/lib/db/sql';
 import { applyDecision, lockOrder, lockOverdue } from '../db/orders.ts';
 
 const BATCH = 100;
 const MAX_BATCHES_PER_SWEEP = 50;
 
-export function startDeadlineSweeper(prisma: Db, logger: Logger, intervalMs: number): () => Promise<void> {
+export function startDeadlineSweeper(db: SqlDatabase, logger: Logger, intervalMs: number): () => Promise<void> {
   let running: Promise<void> | undefined;
   let stopped = false;
   const sweepBatch = async (): Promise<number> => {
-    const cancelled = await prisma.$transaction(async (tx) => {
+    const cancelled = await db.transaction(async (tx) => {
       const ids = await lockOverdue(tx, BATCH);
       for (const id of ids) {
         const state = (await lockOrder(tx, id))!;

@@ -3,7 +3,7 @@ import { assertNever, type InventoryEvent, type PaymentEvent } from '@shop/lib/e
 import { markProcessed } from '@shop/lib/messaging/inbox';
 import { orderIdOf, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
 import { decide, type OrderMessage } from '../domain/order.ts';
-import type { Db } from '../db/client.ts';
+import type { SqlDatabase } from '@shop/lib/db/sql';
 import { applyDecision, lockOrder } from '../db/orders.ts';
 
 /** What order-service consumes: the replies of inventory and payment. */
@@ -29,12 +29,12 @@ export function toOrderMessage(event: Envelope<Reply>): OrderMessage | undefined
   }
 }
 
-export function workflowHandler(prisma: Db): MessageHandler<Reply> {
+export function workflowHandler(db: SqlDatabase): MessageHandler<Reply> {
   return async (event, meta, log) => {
     const message = toOrderMessage(event);
     if (!message) return;
     const orderId = orderIdOf(event);
-    await prisma.$transaction(async (tx) => {
+    await db.transaction(async (tx) => {
       if (!(await markProcessed(tx, event, meta))) {
         log.info('duplicate delivery skipped');
         return;

@@ -5,6 +5,7 @@ import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { responses } from '@shop/lib/http/schemas';
 import { decide, placeOrder } from '../domain/order.ts';
+import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { Db } from '../db/client.ts';
 import { applyDecision, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, lockOrder, releaseExpiredKey } from '../db/orders.ts';
 import { IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
@@ -45,6 +46,7 @@ const reused = () => new AppError('idempotency_key_reused', 'this Idempotency-Ke
 
 export interface OrderRouteOptions {
   prisma: Db;
+  sql: SqlDatabase;
   deadlineMs: number;
   idempotencyTtlMs: number;
   /** Failure injection: SIGKILL this process right after an order commits, before the reply. */
@@ -65,7 +67,7 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
     const idem = request.idempotency!;
     const placed = placeOrder({ id: uuidv7(), ...body });
     const insert = () =>
-      prisma.$transaction((tx) =>
+      opts.sql.transaction((tx) =>
         insertOrder(tx, {
           state: placed.state,
           items: body.items,
@@ -137,7 +139,7 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
     schema: { headers: IdempotencyHeaders, params: OrderIdParams, response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409, 422, 503]) },
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
-    await prisma.$transaction(async (tx) => {
+    await opts.sql.transaction(async (tx) => {
       const state = await lockOrder(tx, id);
       if (!state) throw notFound(`order ${id}`);
       const decision = decide(state, { type: 'CancelOrder' });

@@ -1,5 +1,7 @@
+import type { SqlTransaction } from '@shop/lib/db/prisma';
 export { PrismaClient } from '../generated/prisma/client.ts';
 import type { PrismaClient } from '../generated/prisma/client.ts';
 
 export type Db = PrismaClient;
-export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+/** A write transaction (SqlDatabase.transaction): raw SQL, events into the outbox. */
+export type Tx = SqlTransaction;

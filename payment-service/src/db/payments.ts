@@ -2,7 +2,8 @@ import { envelope } from '@shop/lib/events/envelope';
 import type { PaymentEvent } from '@shop/lib/events/catalog';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import { uuidv7 } from 'uuidv7';
-import type { Db, Tx } from './client.ts';
+import type { SqlDatabase } from '@shop/lib/db/sql';
+import type { Tx } from './client.ts';
 
 export type PaymentStatus = 'PENDING' | 'CAPTURED' | 'DECLINED' | 'FAILED' | 'VOIDED';
 
@@ -29,11 +30,20 @@ export async function recordAttempt(tx: Tx, p: { orderId: string; amountCents: n
 }
 
 export async function setStatus(tx: Tx, orderId: string, data: { status: PaymentStatus; providerRef?: string; failureReason?: string }) {
-  await tx.payment.update({ where: { orderId }, data: { ...data, updatedAt: new Date() } });
+  // Fields left out keep their value (as Prisma's update did).
+  await tx.$executeRawUnsafe(
+    `UPDATE payments SET status = $2, provider_ref = COALESCE($3, provider_ref), failure_reason = COALESCE($4, failure_reason), updated_at = now()
+      WHERE order_id = $1::uuid`,
+    orderId,
+    data.status,
+    data.providerRef ?? null,
+    data.failureReason ?? null,
+  );
 }
 
-export async function countAttempt(db: Db, orderId: string): Promise<number> {
-  const p = await db.payment.update({ where: { orderId }, data: { attempts: { increment: 1 } }, select: { attempts: true } });
+export async function countAttempt(db: SqlDatabase, orderId: string): Promise<number> {
+  const [p] = await db.query<{ attempts: number }>('UPDATE payments SET attempts = attempts + 1 WHERE order_id = $1::uuid RETURNING attempts', orderId);
+  if (!p) throw new Error(`no payment attempt recorded for order ${orderId}`);
   return p.attempts;
 }
 

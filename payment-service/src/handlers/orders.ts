@@ -9,7 +9,7 @@ import { orderIdOf, PoisonMessageError, type Envelope, type MessageHandler } fro
 import type { Logger } from '@shop/lib/logger';
 import { withTimeout } from '@shop/lib/timeout';
 import { ProviderUnavailableError, type ChargeResult, type PaymentProvider } from '../domain/provider.ts';
-import type { Db } from '../db/client.ts';
+import type { SqlDatabase } from '@shop/lib/db/sql';
 import { countAttempt, emit, lockPayment, recordAttempt, recordRefund, recordVoid, setStatus } from '../db/payments.ts';
 import type { MessageMeta } from '@shop/lib/messaging/inbox';
 
@@ -20,14 +20,14 @@ export interface PaymentSettings {
 }
 
 
-export function orderEventsHandler(prisma: Db, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
+export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
     orderIdOf(event); // validates before anything runs; charge/cancel read it from the typed payload
     switch (event.type) {
       case 'PaymentRequested':
-        return charge(prisma, provider, settings, event, meta, log);
+        return charge(db, provider, settings, event, meta, log);
       case 'PaymentCancellationRequested':
-        return cancel(prisma, provider, event, meta, log);
+        return cancel(db, provider, event, meta, log);
       case 'OrderCreated':
       case 'StockReservationRequested':
       case 'OrderCompleted':
@@ -40,10 +40,10 @@ export function orderEventsHandler(prisma: Db, provider: PaymentProvider, settin
   };
 }
 
-async function charge(prisma: Db, provider: PaymentProvider, s: PaymentSettings, event: Extract<Envelope<OrderEvent>, { type: 'PaymentRequested' }>, meta: MessageMeta, log: Logger) {
+async function charge(db: SqlDatabase, provider: PaymentProvider, s: PaymentSettings, event: Extract<Envelope<OrderEvent>, { type: 'PaymentRequested' }>, meta: MessageMeta, log: Logger) {
   const { orderId, amountCents, currency, paymentToken } = event.payload;
   if (!Number.isInteger(amountCents) || amountCents < 0 || typeof currency !== 'string') throw new PoisonMessageError('PaymentRequested with an invalid amount');
-  const existing = await prisma.$transaction(async (tx) => {
+  const existing = await db.transaction(async (tx) => {
     const payment = await lockPayment(tx, orderId);
     if (payment && payment.status !== 'PENDING') {
       // Settled already (or voided before the request arrived): never charge again.
@@ -61,7 +61,7 @@ async function charge(prisma: Db, provider: PaymentProvider, s: PaymentSettings,
   let result: ChargeResult | undefined;
   let failure = 'provider_unavailable';
   for (let attempt = 1; attempt <= s.providerAttempts && !result; attempt++) {
-    const tries = await countAttempt(prisma, orderId);
+    const tries = await countAttempt(db, orderId);
     try {
       result = await withTimeout(
         provider.charge({ idempotencyKey: orderId, amountCents, currency, token: paymentToken, attempt: tries }),
@@ -76,7 +76,7 @@ async function charge(prisma: Db, provider: PaymentProvider, s: PaymentSettings,
     }
   }
 
-  await prisma.$transaction(async (tx) => {
+  await db.transaction(async (tx) => {
     if (!(await markProcessed(tx, event, meta))) return;
     const payment = await lockPayment(tx, orderId);
     if (!payment || payment.status !== 'PENDING') return;
@@ -92,9 +92,9 @@ async function charge(prisma: Db, provider: PaymentProvider, s: PaymentSettings,
   log.info({ outcome: result?.status ?? 'failed' }, 'payment settled');
 }
 
-async function cancel(prisma: Db, provider: PaymentProvider, event: Extract<Envelope<OrderEvent>, { type: 'PaymentCancellationRequested' }>, meta: MessageMeta, log: Logger) {
+async function cancel(db: SqlDatabase, provider: PaymentProvider, event: Extract<Envelope<OrderEvent>, { type: 'PaymentCancellationRequested' }>, meta: MessageMeta, log: Logger) {
   const { orderId, reason } = event.payload;
-  const outcome = await prisma.$transaction(async (tx) => {
+  const outcome = await db.transaction(async (tx) => {
     if (!(await markProcessed(tx, event, meta))) return 'duplicate';
     const payment = await lockPayment(tx, orderId);
     if (!payment) {

@@ -1,0 +1,129 @@
+// Transactions for the write paths that carry events (placement, consumers, sweeper). They run
+// on the same pg pool as the service's Prisma client, but without Prisma's interactive-
+// transaction machinery: measured on this machine (BEGIN + 5 statements + COMMIT, 4 at a time),
+// Prisma's $transaction cost 1.54 ms of Node CPU per transaction, this runner 0.24 ms, with
+// Postgres doing less too (named statements are parsed and planned once per connection).
+// Prisma Client stays the schema, the migrations and the typed read API.
+import pg from 'pg';
+import { AppError } from '../errors.ts';
+import type { SqlTransaction } from './prisma.ts';
+
+export interface SqlDatabaseOptions {
+  /** Longest wait for a free connection before the caller gets a retryable 503 (DB_ACQUIRE_TIMEOUT_MS). */
+  acquireTimeoutMs?: number;
+}
+
+/** Thrown when no connection frees up in time: overload, so the caller may retry. */
+export class DatabaseBusyError extends AppError {
+  constructor(waitedMs: number) {
+    super('database_busy', `no database connection free within ${waitedMs} ms`, { status: 503, canRetry: true });
+  }
+}
+
+// int8 as bigint, as Prisma's raw queries return it: callers never see a lossy number or a string.
+const TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 && format !== 'binary' ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+/** One name per distinct statement text: Postgres parses and plans it once per connection. */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `s${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+class PgTransaction implements SqlTransaction {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  async $queryRawUnsafe<T = unknown>(text: string, ...values: unknown[]): Promise<T> {
+    const result = await this.client.query({ name: statementName(text), text, values, types: TYPES });
+    return result.rows as T;
+  }
+
+  async $executeRawUnsafe(text: string, ...values: unknown[]): Promise<number> {
+    const result = await this.client.query({ name: statementName(text), text, values, types: TYPES });
+    return result.rowCount ?? 0;
+  }
+}
+
+export class SqlDatabase {
+  private readonly acquireTimeoutMs: number;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    options: SqlDatabaseOptions = {},
+  ) {
+    this.acquireTimeoutMs = options.acquireTimeoutMs ?? 5_000;
+  }
+
+  /**
+   * Runs `work` in one transaction: COMMIT when it resolves, ROLLBACK when it throws (the error
+   * is rethrown unchanged, so SQLSTATEs reach the retry policy). A connection that failed under
+   * us is destroyed instead of going back to the pool.
+   */
+  async transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    const client = await this.acquire();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(new PgTransaction(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** One statement on its own (autocommit): its rows. Not a transaction, so no outbox here. */
+  async query<T = unknown>(text: string, ...values: unknown[]): Promise<T[]> {
+    return this.transactionless(async (c) => (await c.query({ name: statementName(text), text, values, types: TYPES })).rows as T[]);
+  }
+
+  /** One statement on its own (autocommit): the number of rows it changed. */
+  async execute(text: string, ...values: unknown[]): Promise<number> {
+    return this.transactionless(async (c) => (await c.query({ name: statementName(text), text, values, types: TYPES })).rowCount ?? 0);
+  }
+
+  private async transactionless<T>(run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.acquire();
+    let broken: Error | undefined;
+    try {
+      return await run(client);
+    } catch (error) {
+      // A statement error leaves the connection usable; a dead connection must not go back.
+      if (!(error as { code?: unknown }).code || (error as { code: string }).code.startsWith('08') || (error as { code: string }).code.startsWith('57')) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async acquire(): Promise<pg.PoolClient> {
+    let timer: NodeJS.Timeout | undefined;
+    const pending = this.pool.connect();
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DatabaseBusyError(this.acquireTimeoutMs)), this.acquireTimeoutMs);
+    });
+    try {
+      return await Promise.race([pending, timeout]);
+    } catch (error) {
+      // A connection that arrives after we gave up goes straight back to the pool.
+      pending.then((c) => c.release()).catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
