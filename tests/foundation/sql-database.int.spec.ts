@@ -81,6 +81,20 @@ describe('SqlDatabase', () => {
     expect(await db.transaction(async () => 'served after the wait')).toBe('served after the wait');
   });
 
+  it('runs a single statement outside a transaction, keeping the connection after a statement error', async () => {
+    const { db, pool } = database(1);
+    const [first] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    await expect(db.query('SELECT 1 / 0')).rejects.toMatchObject({ code: '22012' });
+    const [again] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    expect(again!.pid).toBe(first!.pid);
+    // A connection terminated by the server is not handed out again.
+    await admin.query('SELECT pg_terminate_backend($1)', [first!.pid]);
+    await new Promise((r) => setTimeout(r, 100));
+    const [fresh] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    expect(fresh!.pid).not.toBe(first!.pid);
+    expect(pool.totalCount).toBe(1);
+  });
+
   it('drops a connection killed mid-transaction and serves the next transaction on a new one', async () => {
     const { db, pool } = database(1);
     const error = await db

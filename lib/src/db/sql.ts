@@ -37,17 +37,20 @@ function statementName(text: string): string {
   return name;
 }
 
+const run = (client: pg.PoolClient, text: string, values: unknown[]) => client.query({ name: statementName(text), text, values, types: TYPES });
+
+/** No SQLSTATE (a socket error) or connection/operator classes 08 and 57: the connection is gone. */
+const connectionLost = (error: unknown) => !/^(?!08|57)[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code));
+
 class PgTransaction implements SqlTransaction {
   constructor(private readonly client: pg.PoolClient) {}
 
   async $queryRawUnsafe<T = unknown>(text: string, ...values: unknown[]): Promise<T> {
-    const result = await this.client.query({ name: statementName(text), text, values, types: TYPES });
-    return result.rows as T;
+    return (await run(this.client, text, values)).rows as T;
   }
 
   async $executeRawUnsafe(text: string, ...values: unknown[]): Promise<number> {
-    const result = await this.client.query({ name: statementName(text), text, values, types: TYPES });
-    return result.rowCount ?? 0;
+    return (await run(this.client, text, values)).rowCount ?? 0;
   }
 }
 
@@ -88,22 +91,12 @@ export class SqlDatabase {
 
   /** One statement on its own (autocommit): its rows. Not a transaction, so no outbox here. */
   async query<T = unknown>(text: string, ...values: unknown[]): Promise<T[]> {
-    return this.transactionless(async (c) => (await c.query({ name: statementName(text), text, values, types: TYPES })).rows as T[]);
-  }
-
-  /** One statement on its own (autocommit): the number of rows it changed. */
-  async execute(text: string, ...values: unknown[]): Promise<number> {
-    return this.transactionless(async (c) => (await c.query({ name: statementName(text), text, values, types: TYPES })).rowCount ?? 0);
-  }
-
-  private async transactionless<T>(run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.acquire();
     let broken: Error | undefined;
     try {
-      return await run(client);
+      return (await run(client, text, values)).rows as T[];
     } catch (error) {
-      // A statement error leaves the connection usable; a dead connection must not go back.
-      if (!(error as { code?: unknown }).code || (error as { code: string }).code.startsWith('08') || (error as { code: string }).code.startsWith('57')) broken = error as Error;
+      if (connectionLost(error)) broken = error as Error;
       throw error;
     } finally {
       client.release(broken);
