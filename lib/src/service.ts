@@ -77,10 +77,11 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const pool = createPool({
     url: databaseUrl,
     poolSize,
+    acquireTimeoutMs,
     onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection lost'),
   });
   const prisma = createPrisma(def.PrismaClient as never, { pool }) as P;
-  const sql = new SqlDatabase(pool, { acquireTimeoutMs });
+  const sql = new SqlDatabase(pool);
   closers.push(() => prisma.$disconnect());
   const redis = createRedis(common.redisUrl, logger);
   closers.push(() => redis.quit().catch(() => redis.disconnect()));

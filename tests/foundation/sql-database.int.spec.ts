@@ -13,9 +13,9 @@ import { appendToOutbox } from '@shop/lib/outbox/append';
 const url = serviceDatabaseUrl('orders');
 const pools: pg.Pool[] = [];
 const database = (poolSize: number, acquireTimeoutMs?: number) => {
-  const pool = createPool({ url, poolSize });
+  const pool = createPool({ url, poolSize, acquireTimeoutMs });
   pools.push(pool);
-  return { pool, db: new SqlDatabase(pool, { acquireTimeoutMs }) };
+  return { pool, db: new SqlDatabase(pool) };
 };
 const admin = new pg.Pool({ connectionString: url, max: 2 });
 afterAll(async () => {

@@ -4,6 +4,8 @@ import pg from 'pg';
 export interface PoolOptions {
   url: string;
   poolSize?: number;
+  /** Longest wait for a connection, free or new (DB_ACQUIRE_TIMEOUT_MS; default 5000). */
+  acquireTimeoutMs?: number;
   /** Told about connections that die under us (server restart, pg_terminate_backend). */
   onConnectionError?: (error: Error) => void;
 }
@@ -19,7 +21,7 @@ export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? 10,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.acquireTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,
     // A transaction whose code hangs must not hold its row locks forever.
     idle_in_transaction_session_timeout: 60_000,

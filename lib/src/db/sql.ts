@@ -8,15 +8,13 @@ import pg from 'pg';
 import { AppError } from '../errors.ts';
 import type { SqlTransaction } from './prisma.ts';
 
-export interface SqlDatabaseOptions {
-  /** Longest wait for a free connection before the caller gets a retryable 503 (DB_ACQUIRE_TIMEOUT_MS). */
-  acquireTimeoutMs?: number;
-}
-
-/** Thrown when no connection frees up in time: overload, so the caller may retry. */
+/**
+ * No connection within the pool's acquire timeout: overload (or a database slow to accept
+ * connections), so the caller may retry — a consumer retries, HTTP answers 503.
+ */
 export class DatabaseBusyError extends AppError {
-  constructor(waitedMs: number) {
-    super('database_busy', `no database connection free within ${waitedMs} ms`, { status: 503, canRetry: true });
+  constructor(cause: unknown) {
+    super('database_busy', 'no database connection free in time', { status: 503, canRetry: true, cause });
   }
 }
 
@@ -55,14 +53,7 @@ class PgTransaction implements SqlTransaction {
 }
 
 export class SqlDatabase {
-  private readonly acquireTimeoutMs: number;
-
-  constructor(
-    private readonly pool: pg.Pool,
-    options: SqlDatabaseOptions = {},
-  ) {
-    this.acquireTimeoutMs = options.acquireTimeoutMs ?? 5_000;
-  }
+  constructor(private readonly pool: pg.Pool) {}
 
   /**
    * Runs `work` in one transaction: COMMIT when it resolves, ROLLBACK when it throws (the error
@@ -104,19 +95,13 @@ export class SqlDatabase {
   }
 
   private async acquire(): Promise<pg.PoolClient> {
-    let timer: NodeJS.Timeout | undefined;
-    const pending = this.pool.connect();
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DatabaseBusyError(this.acquireTimeoutMs)), this.acquireTimeoutMs);
-    });
     try {
-      return await Promise.race([pending, timeout]);
+      return await this.pool.connect();
     } catch (error) {
-      // A connection that arrives after we gave up goes straight back to the pool.
-      pending.then((c) => c.release()).catch(() => undefined);
+      // pg-pool's own timeout (connectionTimeoutMillis, waiting for a free or a new connection)
+      // rejects with a bare Error; a refused connection keeps its code and stays as it is.
+      if (typeof (error as { code?: unknown }).code !== 'string') throw new DatabaseBusyError(error);
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
