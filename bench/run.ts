@@ -19,6 +19,8 @@ async function httpBench(rate = Number(process.env.BENCH_RATE ?? 500), seconds =
   const p50: number[] = [];
   const p99: number[] = [];
   const refused: number[] = [];
+  await stackUp();
+  await drained(); // a backlog left by an earlier bench would compete with the measured window
   for (let i = 0; i < runs; i++) {
     await stackUp();
     const sku = `HTTP-${Date.now().toString(36)}`.toUpperCase();
