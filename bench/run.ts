@@ -4,6 +4,7 @@ import { ceilingBench } from './ceiling.ts';
 import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { relayBench } from './relay.ts';
+import { workflowSqlBench } from './workflow-sql.ts';
 import { openLoop, peakRss, place, stackUp, stock, stopStackProcess } from './stack.ts';
 import { percentile, summarize, table } from './stats.ts';
 
@@ -67,6 +68,7 @@ async function drained(): Promise<void> {
 async function smoke(): Promise<void> {
   process.env.BENCH_RUNS = '1';
   await ceilingBench(2, 1);
+  await workflowSqlBench([20], 2, 1, false);
   await stackUp();
   const pg = await import('pg');
   const { serviceDatabaseUrl } = await import('@shop/lib/db/databases');
@@ -88,6 +90,7 @@ const benches: Record<string, () => Promise<void>> = {
     }),
   http: () => httpBench(),
   ceiling: async () => void (await ceilingBench()),
+  'workflow-sql': () => workflowSqlBench(),
   smoke,
 };
 const name = process.argv[2] ?? '';

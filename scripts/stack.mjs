@@ -28,7 +28,10 @@ export const PROCESSES = [
 
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 const env = (p) => ({ ...process.env, PORT: String(p.port), ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token' });
-const args = (p) => ['--import', TSX, join(ROOT, p.name, 'src', 'main.ts')];
+// STACK_NODE_ARGS: extra Node flags for every process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+// to profile the stack under a bench (Node refuses --cpu-prof in NODE_OPTIONS).
+const NODE_ARGS = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const args = (p) => [...NODE_ARGS, '--import', TSX, join(ROOT, p.name, 'src', 'main.ts')];
 const pidFile = (p) => join(RUN, `${p.name}.pid`);
 // A SIGKILLed process whose parent never reaps it lingers as a zombie: kill(pid, 0) still
 // succeeds, so /proc is asked too.

@@ -11,6 +11,8 @@ describe('bench smoke', { timeout: 180_000 }, () => {
   it('runs every benchmark script briefly', async () => {
     const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'smoke'], { cwd: REPO_ROOT, timeout: 170_000 });
     expect(stdout).toMatch(/tx\/s \| [\d,]+/);
+    expect(stdout).toMatch(/\| as-built \| 20 orders\/s \| \d+ \|/);
+    expect(stdout).toMatch(/\| one-per-db \| 20 orders\/s \| \d+ \|/);
     expect(stdout).toMatch(/smoke e2e at 20\/s: terminal p50 \d+ ms, p99 \d+ ms, open 0, errors 0/);
     expect(stdout).toMatch(/peak RSS \(MiB\): \{"order-service":\d+/);
   });
