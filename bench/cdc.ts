@@ -10,6 +10,7 @@ import pg from 'pg';
 import { migrationsDir, REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { migrate } from '@shop/lib/db/migrate';
 import { ensureTopics } from '@shop/lib/messaging/kafka';
+import { assertNoReplicationReaders, until } from './stack.ts';
 import { percentile } from './stats.ts';
 
 export const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -63,14 +64,6 @@ export interface Cdc {
   dispose(): Promise<void>;
 }
 
-export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 /**
  * Any other replication reader on the cluster refuses the run: one on the bench database would
  * publish the bench's events too, and one on another database (the running stack's relay) still
@@ -80,11 +73,7 @@ export async function until(what: string, probe: () => Promise<boolean>, timeout
  */
 export async function assertAlone(): Promise<void> {
   await prepareBenchDatabase();
-  const others = await db.query<{ slot_name: string; database: string }>('select slot_name, database from pg_replication_slots where active');
-  if (others.rowCount) {
-    const names = others.rows.map((r) => `${r.slot_name} on ${r.database}`).join(', ');
-    throw new Error(`other replication readers are active (${names}): stop them first (node scripts/stack.mjs down)`);
-  }
+  await assertNoReplicationReaders();
 }
 
 export const slotActive = async (slot: string) =>

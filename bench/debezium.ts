@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-import { assertAlone, BENCH_DATABASE_URL, type Cdc, db, dropSlot, EVENTS, killChild, lagRun, ourRelay, RATE, RUNS, slotActive, throughputRun, until } from './cdc.ts';
+import { assertAlone, BENCH_DATABASE_URL, type Cdc, db, dropSlot, EVENTS, killChild, lagRun, ourRelay, RATE, RUNS, slotActive, throughputRun } from './cdc.ts';
+import { until } from './stack.ts';
 import { summarize, table } from './stats.ts';
 
 const STATE = join(REPO_ROOT, '.state', 'debezium');

@@ -5,11 +5,21 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { uuidv7 } from 'uuidv7';
-import { REPO_ROOT } from '@shop/lib/db/databases';
+import pg from 'pg';
+import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
 
 const exec = promisify(execFile);
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
 export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;
+
+/** Polls `probe` every `everyMs` until it holds; fails after `timeoutMs`. */
+export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
 
 export async function stackUp(): Promise<void> {
   await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
@@ -62,6 +72,16 @@ export function place(sku: string): Promise<{ orderId?: string; ms: number; stat
   });
 }
 
+/** Closed loop: `concurrency` requests in flight for `seconds`; each starts when one ends. */
+export async function closedLoop<T>(concurrency: number, seconds: number, fn: () => Promise<T>): Promise<T[]> {
+  const end = performance.now() + seconds * 1000;
+  const all: T[] = [];
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) all.push(await fn());
+  }));
+  return all;
+}
+
 /** Open loop: starts `rate` requests per second for `seconds`, whatever the answers. */
 export async function openLoop<T>(rate: number, seconds: number, fn: () => Promise<T>): Promise<T[]> {
   const start = performance.now();
@@ -89,4 +109,39 @@ export function peakRss(): Record<string, number> {
     }
   }
   return out;
+}
+
+/**
+ * Waits until the workflow has nothing left to do — every relay slot published, every consumer
+ * group caught up (the relay dashboard's view) — so the next run starts on an idle machine.
+ */
+export async function drained(): Promise<void> {
+  type Overview = { slots: { pendingMessages: number; lagBytes: number }[]; consumerLag: { lag: number }[] };
+  let polls = 0;
+  await until('the workflow drained', async () => {
+    const o = (await (await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/api/overview`)).json()) as Overview;
+    const left = o.slots.reduce((n, s) => n + s.pendingMessages, 0) + o.consumerLag.reduce((n, c) => n + c.lag, 0);
+    if (polls++ % 30 === 0) console.error(`waiting for the workflow to drain: ${left} messages left`);
+    // lagBytes too: a relay that just started has nothing pending before it reads its slot.
+    return left === 0 && o.consumerLag.length > 0 && o.slots.every((slot) => slot.lagBytes < 65_536);
+  }, 30 * 60_000, 1000);
+}
+
+/**
+ * Refuses to go on while any replication slot on the cluster is active: logical decoding reads
+ * the whole cluster's WAL, so a running stack's relay would decode the bench's writes too, and
+ * its services would share the CPU. A check, not a stop: a developer's stack is theirs to stop.
+ */
+export async function assertNoReplicationReaders(): Promise<void> {
+  const admin = new pg.Client({ connectionString: serviceDatabaseUrl('orders') });
+  await admin.connect();
+  try {
+    const active = await admin.query<{ slot_name: string; database: string }>('select slot_name, database from pg_replication_slots where active');
+    if (active.rowCount) {
+      const names = active.rows.map((r) => `${r.slot_name} on ${r.database}`).join(', ');
+      throw new Error(`other replication readers are active (${names}): stop them first (node scripts/stack.mjs down)`);
+    }
+  } finally {
+    await admin.end();
+  }
 }

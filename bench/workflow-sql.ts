@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { migrationsDir, REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { migrate } from '@shop/lib/db/migrate';
+import { assertNoReplicationReaders } from './stack.ts';
 import { summarize, table } from './stats.ts';
 
 const exec = promisify(execFile);
@@ -29,11 +30,10 @@ const scratchUrl = (name: Database) => {
 };
 
 async function prepare(requireIdle: boolean): Promise<void> {
+  if (requireIdle) await assertNoReplicationReaders();
   const admin = new pg.Client({ connectionString: serviceDatabaseUrl('orders') });
   await admin.connect();
   try {
-    const active = await admin.query<{ slot_name: string }>('select slot_name from pg_replication_slots where active');
-    if (requireIdle && active.rowCount) throw new Error(`replication readers are active (${active.rows.map((r) => r.slot_name).join(', ')}): stop the stack first (node scripts/stack.mjs down)`);
     for (const name of SERVICE_DATABASES) {
       const db = scratchUrl(name).pathname.slice(1);
       // Dropped and made again: every run starts from the same empty tables.

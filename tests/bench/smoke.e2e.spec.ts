@@ -11,6 +11,7 @@ describe('bench smoke', { timeout: 180_000 }, () => {
   it('runs every benchmark script briefly', async () => {
     const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'smoke'], { cwd: REPO_ROOT, timeout: 170_000 });
     expect(stdout).toMatch(/tx\/s \| [\d,]+/);
+    expect(stdout).toMatch(/POST \/orders, \d+ in flight, relay paused, orders\/s \| [\d,]+/);
     expect(stdout).toMatch(/\| as-built \| 20 orders\/s \| \d+ \|/);
     expect(stdout).toMatch(/\| one-per-db \| 20 orders\/s \| \d+ \|/);
     expect(stdout).toMatch(/smoke e2e at 20\/s: terminal p50 \d+ ms, p99 \d+ ms, open 0, errors 0/);
