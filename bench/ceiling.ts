@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { BENCH_DATABASE_URL, prepareBenchDatabase } from './cdc.ts';
 import { assertNoReplicationReaders, closedLoop, drained, place, stackUp, stock, stopStackProcess } from './stack.ts';
-import { summarize, table } from './stats.ts';
+import { median, summarize, table } from './stats.ts';
 
 const exec = promisify(execFile);
 
@@ -77,7 +77,6 @@ COMMIT;
     console.error(`POST /orders run ${i + 1}: ${ours[i]!.toFixed(0)} orders/s`);
   }
   await drained();
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
   console.log(
     table(['ceiling and our order creation', 'median', 'min', 'max'], [
       ['pgbench: order + outbox insert per transaction, 8 clients, tx/s', ...summarize(tps, 0)],

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 import { assertAlone, BENCH_DATABASE_URL, type Cdc, db, dropSlot, EVENTS, killChild, lagRun, ourRelay, RATE, RUNS, slotActive, throughputRun } from './cdc.ts';
 import { until } from './stack.ts';
-import { summarize, table } from './stats.ts';
+import { median, summarize, table } from './stats.ts';
 
 const STATE = join(REPO_ROOT, '.state', 'debezium');
 const LIBS = join(STATE, 'libs');
@@ -132,7 +132,6 @@ export async function debeziumBench(): Promise<void> {
       }
     }
   }
-  const median = (v: number[]) => Number(summarize(v, 3)[0]!.replace(/,/g, ''));
   const [ours, dbz, tuned] = results as [typeof results[0], typeof results[0], typeof results[0]];
   console.log(
     table(['contender', 'throughput ev/s (med)', 'min', 'max', `lag p50 ms at ${RATE} ev/s (med)`, `lag p99 ms (med)`, 'min', 'max'], contenders.map((c, i) => {

@@ -3,11 +3,15 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** The median (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 /** [median, min, max] formatted with `digits` decimals. */
 export function summarize(values: number[], digits = 1): string[] {
-  const s = [...values].sort((a, b) => a - b);
-  const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return [median, s[0]!, s[s.length - 1]!].map((v) => v.toLocaleString('en-US', { maximumFractionDigits: digits }));
+  return [median(values), Math.min(...values), Math.max(...values)].map((v) => v.toLocaleString('en-US', { maximumFractionDigits: digits }));
 }
 
 /** A Markdown table, ready to paste into BENCHMARKS.md. */

@@ -16,7 +16,7 @@ import pg from 'pg';
 import { migrationsDir, REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { migrate } from '@shop/lib/db/migrate';
 import { assertNoReplicationReaders } from './stack.ts';
-import { summarize, table } from './stats.ts';
+import { median, summarize, table } from './stats.ts';
 
 const exec = promisify(execFile);
 const CLIENTS = Number(process.env.BENCH_SQL_CLIENTS ?? 4);
@@ -131,7 +131,7 @@ export async function workflowSqlBench(
       postgres.push(busyCores - clientCores);
       console.error(`${shape}, ${rate} orders/s run ${i + 1}: ${results.map((r) => `${r.database} ${r.ordersPerSecond.toFixed(0)}/s lag ${r.lagMs.toFixed(1)} ms`).join(', ')}; machine ${busyCores.toFixed(2)} cores, pgbench ${clientCores.toFixed(2)}`);
     }
-    const kept = [...lag].sort((a, b) => a - b)[Math.floor(lag.length / 2)]! < 100 && Math.min(...achieved) >= rate * 0.97;
+    const kept = median(lag) < 100 && Math.min(...achieved) >= rate * 0.97;
     rows.push([shape, `${rate} orders/s`, ...summarize(achieved, 0), summarize(lag, 1)[0]!, summarize(machine, 2)[0]!, summarize(postgres, 2)[0]!, kept ? 'yes' : 'no']);
   }
   console.log(
