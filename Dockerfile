@@ -8,7 +8,9 @@ COPY inventory-service/package.json inventory-service/
 COPY payment-service/package.json payment-service/
 COPY notification-service/package.json notification-service/
 COPY outbox-relay/package.json outbox-relay/
-RUN npm ci --omit=dev --include=optional && npm i --no-save tsx prisma
+# tsx is a runtime dependency (the services run TypeScript through it); the prisma CLI only
+# generates the clients below.
+RUN npm ci --omit=dev --include=optional && npm i --no-save prisma@7.10.1
 COPY . .
 RUN for s in orders inventory payments notifications; do npx prisma generate --config prisma/$s/prisma.config.ts; done
 ENV HOST=0.0.0.0 NODE_ENV=production
