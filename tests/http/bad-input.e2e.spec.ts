@@ -23,6 +23,21 @@ async function writes(): Promise<string> {
   return counts.join(' ');
 }
 
+/**
+ * The counts once nothing has changed for a second: orders of an earlier test file may still be
+ * finishing (or reaching their deadline), and their writes are not this test's.
+ */
+async function settledWrites(): Promise<string> {
+  let last = await writes();
+  for (let second = 0; second < 60; second++) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const now = await writes();
+    if (now === last) return now;
+    last = now;
+  }
+  throw new Error(`the databases kept changing for a minute before the test began: ${last}`);
+}
+
 async function kafkaEnds(): Promise<string> {
   const admin = kafka.admin();
   await admin.connect();
@@ -84,7 +99,7 @@ const CASES: Case[] = [
 
 describe('bad input', { timeout: 120_000 }, () => {
   it(`answers ${CASES.length} kinds of bad request with problem+json and writes nothing`, async () => {
-    const beforeWrites = await writes();
+    const beforeWrites = await settledWrites();
     const beforeKafka = await kafkaEnds();
     for (const [name, service, method, path, headers, body, status, type] of CASES) {
       const res = await fetch(`${stack.url(service)}${path}`, { method, headers, body });
@@ -102,7 +117,7 @@ describe('bad input', { timeout: 120_000 }, () => {
   });
 
   it('never answers 5xx to random order bodies, and a 4xx never writes', async () => {
-    const before = await writes();
+    const before = await settledWrites();
     const item = fc.record({ sku: fc.oneof(fc.string(), fc.constant('SKU-1')), quantity: fc.oneof(fc.integer(), fc.double(), fc.string()), unitPriceCents: fc.oneof(fc.integer(), fc.constant(null)) }, { requiredKeys: [] });
     const body = fc.oneof(
       fc.anything(),
