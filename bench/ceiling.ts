@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { BENCH_DATABASE_URL, prepareBenchDatabase } from './cdc.ts';
-import { assertNoReplicationReaders, closedLoop, drained, place, stackUp, stock, stopStackProcess } from './stack.ts';
+import { assertNoReplicationReaders, closedLoop, drained, place, stackUp, stock, withRelayPaused } from './stack.ts';
 import { median, summarize, table } from './stats.ts';
 
 const exec = promisify(execFile);
@@ -25,15 +25,10 @@ async function placementRate(seconds: number): Promise<number> {
   await drained();
   const sku = `CEIL-${Date.now().toString(36)}`.toUpperCase();
   await stock(sku, 1_000_000_000);
-  await stopStackProcess('outbox-relay');
-  try {
-    const r = await closedLoop(IN_FLIGHT, seconds, () => place(sku));
-    const created = r.filter((x) => x.status === 201).length;
-    if (created < r.length) console.error(`placement: ${r.length - created} of ${r.length} answers were not 201`);
-    return created / seconds;
-  } finally {
-    await stackUp();
-  }
+  const r = await withRelayPaused(() => closedLoop(IN_FLIGHT, seconds, () => place(sku)));
+  const created = r.filter((x) => x.status === 201).length;
+  if (created < r.length) console.error(`placement: ${r.length - created} of ${r.length} answers were not 201`);
+  return created / seconds;
 }
 
 export async function ceilingBench(

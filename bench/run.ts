@@ -4,7 +4,7 @@ import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { relayBench } from './relay.ts';
 import { workflowSqlBench } from './workflow-sql.ts';
-import { drained, openLoop, peakRss, place, stackUp, stock, stopStackProcess } from './stack.ts';
+import { drained, openLoop, peakRss, place, stackUp, stock, withRelayPaused } from './stack.ts';
 import { percentile, summarize, table } from './stats.ts';
 
 /**
@@ -19,24 +19,28 @@ async function httpBench(rate = Number(process.env.BENCH_RATE ?? 500), seconds =
   const p50: number[] = [];
   const p99: number[] = [];
   const refused: number[] = [];
+  /** One window at `rate` for `secs`; the workflow it leaves behind has drained when it returns. */
+  const window = async (secs: number) => {
+    await stackUp(); // also restarts whatever an earlier window brought down
+    const sku = `HTTP-${Date.now().toString(36)}`.toUpperCase();
+    await stock(sku, rate * secs + 10);
+    const measure = () => openLoop(rate, secs, () => place(sku));
+    const r = mode === 'placement' ? await withRelayPaused(measure) : await measure();
+    await drained();
+    return r;
+  };
   await stackUp();
   await drained(); // a backlog left by an earlier bench would compete with the measured window
+  // Not measured, like the relay bench's first seconds: JIT, pools and sockets warm up here.
+  const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+  if (warmup > 0) await window(warmup);
   for (let i = 0; i < runs; i++) {
-    await stackUp();
-    const sku = `HTTP-${Date.now().toString(36)}`.toUpperCase();
-    await stock(sku, rate * seconds + 10);
-    if (mode === 'placement') await stopStackProcess('outbox-relay');
-    try {
-      const r = await openLoop(rate, seconds, () => place(sku));
-      const ms = r.map((x) => x.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-      p50.push(percentile(ms, 50));
-      p99.push(percentile(ms, 99));
-      refused.push(r.filter((x) => x.status !== 201).length);
-      console.error(`run ${i + 1}/${runs} (${mode}): p50 ${p50[i]!.toFixed(1)} ms, p99 ${p99[i]!.toFixed(1)} ms, non-201 ${refused[i]} (connection errors ${r.filter((x) => x.status === 0).length})`);
-    } finally {
-      await stackUp();
-    }
-    await drained();
+    const r = await window(seconds);
+    const ms = r.map((x) => x.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    p50.push(percentile(ms, 50));
+    p99.push(percentile(ms, 99));
+    refused.push(r.filter((x) => x.status !== 201).length);
+    console.error(`run ${i + 1}/${runs} (${mode}): p50 ${p50[i]!.toFixed(1)} ms, p99 ${p99[i]!.toFixed(1)} ms, non-201 ${refused[i]} (connection errors ${r.filter((x) => x.status === 0).length})`);
   }
   console.log(
     table([`POST /orders at ${rate}/s for ${seconds} s (${mode})`, 'median', 'min', 'max', 'target'], [

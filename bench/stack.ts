@@ -26,8 +26,21 @@ export async function stackUp(): Promise<void> {
 }
 
 /** Stops one process of the stack (`stack.mjs down <name>`); `stackUp` starts it again. */
-export async function stopStackProcess(name: string): Promise<void> {
+async function stopStackProcess(name: string): Promise<void> {
   await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'down', name], { cwd: REPO_ROOT, timeout: 30_000 });
+}
+
+/**
+ * Runs `measure` with the relay stopped, so no event moves and the other services sit idle (the
+ * placement path alone), then starts it again; the caller waits for the backlog with `drained`.
+ */
+export async function withRelayPaused<T>(measure: () => Promise<T>): Promise<T> {
+  await stopStackProcess('outbox-relay');
+  try {
+    return await measure();
+  } finally {
+    await stackUp();
+  }
 }
 
 export async function stock(sku: string, onHand: number): Promise<void> {
