@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_DATABASES } from '@shop/lib/db/databases';
 import { pool } from '../support/infra.ts';
+import { waitFor } from '../support/processes.ts';
 import { kafka } from '../support/kafka.ts';
 import { ADMIN, startStack, type Stack } from '../support/stack.ts';
 
@@ -28,14 +29,16 @@ async function writes(): Promise<string> {
  * finishing (or reaching their deadline), and their writes are not this test's.
  */
 async function settledWrites(): Promise<string> {
-  let last = await writes();
-  for (let second = 0; second < 60; second++) {
-    await new Promise((r) => setTimeout(r, 1_000));
-    const now = await writes();
-    if (now === last) return now;
-    last = now;
-  }
-  throw new Error(`the databases kept changing for a minute before the test began: ${last}`);
+  let last: string | undefined;
+  return waitFor(
+    async () => {
+      const now = await writes();
+      const still = now === last;
+      last = now;
+      return still ? now : undefined;
+    },
+    { intervalMs: 1_000, timeoutMs: 60_000, what: 'the databases to stop changing before the test' },
+  );
 }
 
 async function kafkaEnds(): Promise<string> {
