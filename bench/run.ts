@@ -19,18 +19,15 @@ async function httpBench(rate = Number(process.env.BENCH_RATE ?? 500), seconds =
   const p50: number[] = [];
   const p99: number[] = [];
   const refused: number[] = [];
-  /** One window at `rate` for `secs`; the workflow it leaves behind has drained when it returns. */
+  /** One window at `rate` for `secs`, begun on a drained workflow: a backlog would compete with it. */
   const window = async (secs: number) => {
     await stackUp(); // also restarts whatever an earlier window brought down
+    await drained();
     const sku = `HTTP-${Date.now().toString(36)}`.toUpperCase();
     await stock(sku, rate * secs + 10);
     const measure = () => openLoop(rate, secs, () => place(sku));
-    const r = mode === 'placement' ? await withRelayPaused(measure) : await measure();
-    await drained();
-    return r;
+    return mode === 'placement' ? withRelayPaused(measure) : measure();
   };
-  await stackUp();
-  await drained(); // a backlog left by an earlier bench would compete with the measured window
   // Not measured, like the relay bench's first seconds: JIT, pools and sockets warm up here.
   const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
   if (warmup > 0) await window(warmup);
@@ -42,6 +39,7 @@ async function httpBench(rate = Number(process.env.BENCH_RATE ?? 500), seconds =
     refused.push(r.filter((x) => x.status !== 201).length);
     console.error(`run ${i + 1}/${runs} (${mode}): p50 ${p50[i]!.toFixed(1)} ms, p99 ${p99[i]!.toFixed(1)} ms, non-201 ${refused[i]} (connection errors ${r.filter((x) => x.status === 0).length})`);
   }
+  await drained();
   console.log(
     table([`POST /orders at ${rate}/s for ${seconds} s (${mode})`, 'median', 'min', 'max', 'target'], [
       ['p50 ms', ...summarize(p50, 1), ''],
