@@ -1,5 +1,6 @@
 // npm run bench -- <name>
 import { ceilingBench } from './ceiling.ts';
+import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { relayBench } from './relay.ts';
@@ -19,32 +20,54 @@ async function httpBench(rate = Number(process.env.BENCH_RATE ?? 500), seconds =
   const p50: number[] = [];
   const p99: number[] = [];
   const refused: number[] = [];
+  const commitP99: number[] = [];
+  const commitMax: number[] = [];
+  const explained: number[] = [];
   /** One window at `rate` for `secs`, begun on a drained workflow: a backlog would compete with it. */
   const window = async (secs: number) => {
     await stackUp(); // also restarts whatever an earlier window brought down
     await drained();
     const sku = `HTTP-${Date.now().toString(36)}`.toUpperCase();
     await stock(sku, rate * secs + 10);
-    const measure = () => openLoop(rate, secs, () => place(sku));
+    // place() never rejects (a failed request is a status), so the probe always gets stopped.
+    const measure = async () => {
+      const probe = await startCommitProbe();
+      const requests = await openLoop(rate, secs, async () => {
+        const at = performance.now();
+        return { ...(await place(sku)), at };
+      });
+      return { requests, commits: await probe.stop() };
+    };
     return mode === 'placement' ? withRelayPaused(measure) : measure();
   };
   // Not measured, like the relay bench's first seconds: JIT, pools and sockets warm up here.
   const warmup = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
   if (warmup > 0) await window(warmup);
   for (let i = 0; i < runs; i++) {
-    const r = await window(seconds);
+    const { requests: r, commits } = await window(seconds);
     const ms = r.map((x) => x.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    const probe = commits.map((c) => c.ms).sort((a, b) => a - b);
     p50.push(percentile(ms, 50));
     p99.push(percentile(ms, 99));
     refused.push(r.filter((x) => x.status !== 201).length);
-    console.error(`run ${i + 1}/${runs} (${mode}): p50 ${p50[i]!.toFixed(1)} ms, p99 ${p99[i]!.toFixed(1)} ms, non-201 ${refused[i]} (connection errors ${r.filter((x) => x.status === 0).length})`);
+    commitP99.push(percentile(probe, 99));
+    commitMax.push(probe[probe.length - 1] ?? NaN);
+    explained.push(100 * shareDuringStalls(r, commits, 25));
+    console.error(
+      `run ${i + 1}/${runs} (${mode}): p50 ${p50[i]!.toFixed(1)} ms, p99 ${p99[i]!.toFixed(1)} ms, non-201 ${refused[i]} (connection errors ${r.filter((x) => x.status === 0).length}); ` +
+        `commit probe p99 ${commitP99[i]!.toFixed(1)} ms, max ${commitMax[i]!.toFixed(1)} ms; requests > 25 ms during a commit stall: ${Number.isNaN(explained[i]) ? 'none > 25 ms' : `${explained[i]!.toFixed(0)} %`}`,
+    );
   }
   await drained();
+  const shares = explained.filter((x) => !Number.isNaN(x)); // NaN: no request over 25 ms in that run
   console.log(
     table([`POST /orders at ${rate}/s for ${seconds} s (${mode})`, 'median', 'min', 'max', 'target'], [
       ['p50 ms', ...summarize(p50, 1), ''],
       ['p99 ms', ...summarize(p99, 1), '≤ 25'],
       ['non-201 answers', ...summarize(refused, 0), '0'],
+      ['commit probe p99 ms (the disk under Postgres)', ...summarize(commitP99, 1), ''],
+      ['commit probe max ms', ...summarize(commitMax, 1), ''],
+      ['% of requests > 25 ms during a commit stall', ...(shares.length ? summarize(shares, 0) : ['none > 25 ms', '', '']), ''],
     ]),
   );
 }
@@ -63,6 +86,8 @@ async function smoke(): Promise<void> {
   console.log(`smoke e2e at 20/s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}`);
   if (run.errors > 0 || run.open > 0) throw new Error('smoke: orders failed or did not finish');
   console.log(`peak RSS (MiB): ${JSON.stringify(peakRss())}`);
+  process.env.BENCH_WARMUP_SECONDS = '0';
+  await httpBench(50, 2);
 }
 
 const benches: Record<string, () => Promise<void>> = {

@@ -16,5 +16,7 @@ describe('bench smoke', { timeout: 180_000 }, () => {
     expect(stdout).toMatch(/\| one-per-db \| 20 orders\/s \| \d+ \|/);
     expect(stdout).toMatch(/smoke e2e at 20\/s: terminal p50 \d+ ms, p99 \d+ ms, open 0, errors 0/);
     expect(stdout).toMatch(/peak RSS \(MiB\): \{"order-service":\d+/);
+    expect(stdout).toMatch(/\| POST \/orders at 50\/s for 2 s \(full\) \| median \|/);
+    expect(stdout).toMatch(/\| commit probe p99 ms \(the disk under Postgres\) \| [\d.,]+ \|/);
   });
 });
