@@ -10,6 +10,7 @@ import pg from 'pg';
 import { migrationsDir, REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { migrate } from '@shop/lib/db/migrate';
 import { ensureTopics } from '@shop/lib/messaging/kafka';
+import { stopKafkajsIdleLoop } from '@shop/lib/messaging/kafkajs-idle-loop';
 import { assertNoReplicationReaders, until } from './stack.ts';
 import { percentile } from './stats.ts';
 
@@ -49,6 +50,7 @@ export async function prepareBenchDatabase(): Promise<void> {
   await db.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = current_database() and not active');
   await db.query('truncate outbox');
 }
+stopKafkajsIdleLoop(); // the bench's consumers would spin on the cores they measure
 export const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
 
 /** A CDC process reading the orders database's outbox through its own replication slot. */

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import type { Logger } from '../logger.ts';
+import { stopKafkajsIdleLoop } from './kafkajs-idle-loop.ts';
 
 // kafkajs' own log lines go through pino so every process logs one JSON format.
 function kafkaLogCreator(logger: Logger) {
@@ -15,6 +16,7 @@ function kafkaLogCreator(logger: Logger) {
 
 export function createKafka(opts: { clientId: string; brokers: string[]; logger: Logger }): Kafka {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  if (!stopKafkajsIdleLoop()) opts.logger.debug('kafkajs is not the release with the idle request-queue loop; left as it is');
   return new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
