@@ -1,7 +1,7 @@
 // Why a placement was slow, told apart: the service, or the disk under Postgres. Measured on this
-// VM with log_min_duration_statement: the bursts of slow POST /orders were groups of 7–13
+// VM with log_min_duration_statement: most bursts of slow POST /orders were groups of 7–13
 // COMMITs of the orders database finishing in the same millisecond after 15–44 ms (a WAL flush
-// that waited on the disk), while the order-service's event loop never stalled over 20 ms.
+// that waited on the disk); the others lined up with the order-service's major GCs.
 import pg from 'pg';
 import { BENCH_DATABASE_URL, prepareBenchDatabase } from './cdc.ts';
 
