@@ -1,12 +1,11 @@
 // kafkajs 2.2.4 spins a 1 ms timer per idle broker connection; stopKafkajsIdleLoop ends it
 // without changing what a client does. Against the project's broker.
-import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stopKafkajsIdleLoop } from '@shop/lib/messaging/kafkajs-idle-loop';
+import { kafkajsRequestQueue, stopKafkajsIdleLoop, type RequestQueueState } from '@shop/lib/messaging/kafkajs-idle-loop';
 
-const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as { prototype: { checkPendingRequests(): void } };
+const RequestQueue = kafkajsRequestQueue();
 const kafka = new Kafka({ clientId: 'idle-loop-test', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,9 +13,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // the library's own method still runs).
 let checks = 0;
 const original = RequestQueue.prototype.checkPendingRequests;
-RequestQueue.prototype.checkPendingRequests = function (this: unknown) {
+RequestQueue.prototype.checkPendingRequests = function (this: RequestQueueState) {
   checks++;
-  return original.call(this);
+  original.call(this);
 };
 
 describe('kafkajs idle request-queue loop', () => {

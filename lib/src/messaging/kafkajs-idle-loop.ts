@@ -37,13 +37,17 @@ const require = createRequire(import.meta.url);
 // The signature of the release this replaces: another version keeps its own code.
 const BROKEN = /let scheduleAt = this\.throttledUntil - Date\.now\(\)\s*if \(!this\.throttleCheckTimeoutId\) \{\s*if \(this\.pending\.length > 0\)/;
 
+/** kafkajs' internal RequestQueue class (not exported by its package index). */
+export function kafkajsRequestQueue(): { new (options: object): RequestQueueState; prototype: RequestQueueState } {
+  return require('kafkajs/src/network/requestQueue/index.js') as ReturnType<typeof kafkajsRequestQueue>;
+}
+
 /**
  * Replaces the looping method on kafkajs' RequestQueue, once per process. Returns whether the
  * installed kafkajs is the release with the loop (and so now runs the replacement).
  */
 export function stopKafkajsIdleLoop(): boolean {
-  const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueueState };
-  const proto = RequestQueue.prototype;
+  const proto = kafkajsRequestQueue().prototype;
   if (proto.scheduleCheckPendingRequests === scheduleCheckPendingRequests) return true;
   if (!BROKEN.test(proto.scheduleCheckPendingRequests.toString())) return false;
   proto.scheduleCheckPendingRequests = scheduleCheckPendingRequests;

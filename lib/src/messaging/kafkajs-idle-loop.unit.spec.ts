@@ -1,9 +1,8 @@
-import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopKafkajsIdleLoop, type RequestQueueState } from './kafkajs-idle-loop.ts';
+import { kafkajsRequestQueue, stopKafkajsIdleLoop, type RequestQueueState } from './kafkajs-idle-loop.ts';
 
 // kafkajs' own RequestQueue class, no broker: only its scheduling decisions are looked at.
-const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as new (options: object) => RequestQueueState;
+const RequestQueue = kafkajsRequestQueue();
 const logger = { debug: () => undefined, warn: () => undefined, error: () => undefined, info: () => undefined };
 const queue = () => new RequestQueue({ maxInFlightRequests: null, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'unit', broker: 'b:9092', logger });
 
