@@ -1,20 +1,7 @@
-import { destination as pinoDestination, pino, type Logger, type LoggerOptions } from 'pino';
+import { destination as pinoDestination, pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { REDACTED, redactSecrets, SECRET_KEYS } from './redact.ts';
 
 export type { Logger };
-
-// Secrets never reach the logs, whatever object a log call is handed.
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers["idempotency-key"]',
-  'headers.authorization',
-  'authorization',
-  'paymentToken',
-  '*.paymentToken',
-  'payload.paymentToken',
-  'body.paymentToken',
-  'adminToken',
-  'password',
-];
 
 /**
  * Lines are buffered (LOG_BUFFER_BYTES, default 4096; 0 writes each line synchronously): under
@@ -36,16 +23,20 @@ function destination() {
   return stream;
 }
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', options: LoggerOptions = {}): Logger {
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', options: LoggerOptions = {}, stream: DestinationStream = destination()): Logger {
   return pino(
     {
       level,
       base: { service, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT, censor: '[redacted]' },
+      // pino's redact only for secrets at the top level (it censors those without re-parsing
+      // paths), because child bindings bypass formatters; redactSecrets covers any depth of a
+      // log call's object.
+      redact: { paths: [...SECRET_KEYS].map((key) => JSON.stringify([key])), censor: REDACTED },
+      formatters: { log: redactSecrets },
       ...options,
     },
-    destination(),
+    stream,
   );
 }
 
