@@ -5,13 +5,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { migrationsDir, REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { migrate } from '@shop/lib/db/migrate';
-import { ensureTopics } from '@shop/lib/messaging/kafka';
-import { stopKafkajsIdleLoop } from '@shop/lib/messaging/kafkajs-idle-loop';
-import { assertNoReplicationReaders, until } from './stack.ts';
+import { ensureTopics, toolKafka } from '@shop/lib/messaging/kafka';
+import { waitFor } from '@shop/lib/wait';
+import { assertNoReplicationReaders } from './stack.ts';
 import { percentile } from './stats.ts';
 
 export const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -50,8 +49,8 @@ export async function prepareBenchDatabase(): Promise<void> {
   await db.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = current_database() and not active');
   await db.query('truncate outbox');
 }
-stopKafkajsIdleLoop(); // the bench's consumers would spin on the cores they measure
-export const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+// without the idle-loop fix the bench's consumers would spin on the cores they measure
+export const kafka = toolKafka('bench');
 
 /** A CDC process reading the orders database's outbox through its own replication slot. */
 export interface Cdc {
@@ -82,7 +81,7 @@ export const slotActive = async (slot: string) =>
   (await db.query('select 1 from pg_replication_slots where slot_name = $1 and active', [slot])).rowCount === 1;
 
 export async function dropSlot(slot: string, publication?: string): Promise<void> {
-  await until(`slot ${slot} released`, async () => !(await slotActive(slot)), 30_000);
+  await waitFor(async () => !(await slotActive(slot)), { what: `slot ${slot} to be released`, timeoutMs: 30_000, intervalMs: 100 });
   await db.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1', [slot]);
   if (publication) await db.query(`drop publication if exists "${publication}"`);
 }
@@ -110,10 +109,11 @@ export function ourRelay(port = 3955): Cdc {
         env: { ...process.env, PORT: String(port), RELAY_DATABASES: 'orders', RELAY_ORDERS_DATABASE_URL: BENCH_DATABASE_URL, RELAY_SLOT_PREFIX: prefix, RELAY_PUBLICATION: `${prefix}_pub`, LOG_LEVEL: 'warn', EXIT_WITH_PARENT: '1' },
         stdio: 'inherit',
       });
-      await until('relay active', async () => {
-        const lag = await fetch(`http://127.0.0.1:${port}/lag`).then((r) => r.json() as Promise<{ slots: { state: string }[] }>).catch(() => undefined);
-        return lag?.slots[0]?.state === 'active';
-      });
+      const running = child;
+      await waitFor(async () => {
+        const lag = (await (await fetch(`http://127.0.0.1:${port}/lag`)).json()) as { slots: { state: string }[] };
+        return lag.slots[0]?.state === 'active';
+      }, { what: 'the relay to stream', timeoutMs: 120_000, intervalMs: 100, abortIf: () => running.exitCode !== null });
     },
     stop: () => killChild(child),
     dispose: () => dropSlot(`${prefix}_orders`, `${prefix}_pub`),
@@ -168,11 +168,11 @@ export async function throughputRun(cdc: Cdc): Promise<number> {
     await commitBacklog(type, EVENTS);
     void cdc.start();
     let first: { at: number; count: number } | undefined;
-    await until(`${cdc.name} published ${EVENTS}`, async () => {
+    await waitFor(async () => {
       const count = await published();
       if (!first && count > 0) first = { at: performance.now(), count };
       return count >= EVENTS;
-    }, 300_000, 100);
+    }, { what: `${cdc.name} to publish ${EVENTS}`, timeoutMs: 300_000, intervalMs: 100 });
     const seconds = (performance.now() - first!.at) / 1000;
     return (EVENTS - first!.count) / seconds;
   } finally {
@@ -229,7 +229,7 @@ export async function lagRun(cdc: Cdc, onDone?: () => Promise<void>): Promise<{ 
       const wait = next - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
-    await until(`${cdc.name}: all ${sent} events consumed`, async () => latencies.length >= sent, 60_000, 50);
+    await waitFor(() => latencies.length >= sent, { what: `${cdc.name}: all ${sent} events consumed`, timeoutMs: 60_000, intervalMs: 50 });
     await onDone?.();
     const sorted = [...latencies].sort((a, b) => a - b);
     return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), count: sorted.length };

@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFil
 import { join } from 'node:path';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 import { assertAlone, BENCH_DATABASE_URL, type Cdc, db, dropSlot, EVENTS, killChild, lagRun, ourRelay, RATE, RUNS, slotActive, throughputRun } from './cdc.ts';
-import { until } from './stack.ts';
+import { waitFor } from '@shop/lib/wait';
 import { median, summarize, table } from './stats.ts';
 
 const STATE = join(REPO_ROOT, '.state', 'debezium');
@@ -91,9 +91,11 @@ export function debezium(overrides: Record<string, string | number> = {}, port =
       child.stdout!.pipe(log);
       child.stderr!.pipe(log);
       const running = child;
-      await until('debezium streaming from its slot', async () => {
-        if (running.exitCode !== null) throw new Error(`Kafka Connect exited (${running.exitCode}); see ${join(dir, 'connect.log')}`);
-        return slotActive(slot);
+      await waitFor(() => slotActive(slot), {
+        what: `Debezium to stream from its slot (log: ${join(dir, 'connect.log')})`,
+        timeoutMs: 120_000,
+        intervalMs: 100,
+        abortIf: () => running.exitCode !== null,
       });
     },
     stop: () => killChild(child),

@@ -7,19 +7,11 @@ import { promisify } from 'node:util';
 import { uuidv7 } from 'uuidv7';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { waitFor } from '@shop/lib/wait';
 
 const exec = promisify(execFile);
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
 export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;
-
-/** Polls `probe` every `everyMs` until it holds; fails after `timeoutMs`. */
-export async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 export async function stackUp(): Promise<void> {
   await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
@@ -131,13 +123,13 @@ export function peakRss(): Record<string, number> {
 export async function drained(): Promise<void> {
   type Overview = { slots: { pendingMessages: number; lagBytes: number }[]; consumerLag: { lag: number }[] };
   let polls = 0;
-  await until('the workflow drained', async () => {
+  await waitFor(async () => {
     const o = (await (await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/api/overview`)).json()) as Overview;
     const left = o.slots.reduce((n, s) => n + s.pendingMessages, 0) + o.consumerLag.reduce((n, c) => n + c.lag, 0);
     if (polls++ % 30 === 0) console.error(`waiting for the workflow to drain: ${left} messages left`);
     // lagBytes too: a relay that just started has nothing pending before it reads its slot.
     return left === 0 && o.consumerLag.length > 0 && o.slots.every((slot) => slot.lagBytes < 65_536);
-  }, 30 * 60_000, 1000);
+  }, { what: 'the workflow to drain', timeoutMs: 30 * 60_000, intervalMs: 1000 });
 }
 
 /**

@@ -1,6 +1,6 @@
 // Jepsen-style invariant checker, run after the system drained: reads every database, the Kafka
 // topics and the load generator's record, and lists every violation it finds.
-import { Kafka, logLevel } from 'kafkajs';
+import { toolKafka } from '@shop/lib/messaging/kafka';
 import pg from 'pg';
 import { SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
 import type { LoadRecord } from './load.ts';
@@ -133,7 +133,7 @@ export async function check(input: CheckInput): Promise<CheckReport> {
   return { violations, counts };
 }
 
-const kafka = () => new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+const kafka = () => toolKafka('chaos-checker');
 
 /** Reads topics from the beginning up to their current end, keeping messages keyed by the given orders. */
 async function readTopics(topics: string[], keys: Set<string>): Promise<{ ids: Map<string, string>; messages: number }> {

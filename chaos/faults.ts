@@ -5,7 +5,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { Kafka, logLevel } from 'kafkajs';
+import { toolKafka } from '@shop/lib/messaging/kafka';
 import { REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
 
 const exec = promisify(execFile);
@@ -113,7 +113,7 @@ export const ACTIONS: Record<string, (target?: string, extra?: string) => Promis
   },
   async poison(target) {
     const topic = target ?? 'order.events';
-    const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+    const kafka = toolKafka('chaos-faults');
     const producer = kafka.producer();
     await producer.connect();
     const key = `poison-${Date.now()}`;

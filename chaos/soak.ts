@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { toolKafka } from '@shop/lib/messaging/kafka';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { check, type CheckInput, type CheckReport } from './checker.ts';
@@ -113,7 +113,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
  * twice in a row.
  */
 async function waitQuiet(timeoutMs = 300_000): Promise<void> {
-  const admin = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = toolKafka('chaos-soak').admin();
   await admin.connect();
   const deadline = Date.now() + timeoutMs;
   try {

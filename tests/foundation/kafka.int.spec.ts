@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
+import { toolKafka } from '@shop/lib/messaging/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const kafka = new Kafka({ clientId: 'foundation-test', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+const kafka = toolKafka('foundation-test');
 
 describe('kafkajs against the project broker', () => {
   const admin = kafka.admin();

@@ -1,12 +1,13 @@
 // Kafka helpers for tests: unique topics created up front and a collector that records every
 // message (duplicates included) in arrival order.
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
+import { toolKafka } from '@shop/lib/messaging/kafka';
 import { afterAll, expect } from 'vitest';
 import { waitFor } from './processes.ts';
 import { consumerLag } from '../../chaos/drain.ts';
 
-export const kafka = new Kafka({ clientId: 'tests', brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+export const kafka = toolKafka('tests');
 
 export interface Collected {
   topic: string;

@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 
+import { waitFor } from '@shop/lib/wait';
+
+export { waitFor };
+
 const TSX = join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 export const TEST_LOGS = join(REPO_ROOT, 'test-output', 'logs');
 
@@ -135,21 +139,3 @@ export async function fetchStatus(url: string): Promise<number | undefined> {
   }
 }
 
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string; abortIf?: () => boolean } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value as T;
-    } catch (error) {
-      last = error;
-    }
-    if (opts.abortIf?.()) throw new Error(`gave up waiting for ${opts.what ?? 'condition'}: process exited`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
-  }
-}

@@ -28,6 +28,15 @@ export function createKafka(opts: { clientId: string; brokers: string[]; logger:
   });
 }
 
+/**
+ * A silent client for scripts, benches and tests (KAFKA_BROKERS, default 127.0.0.1:9092), with
+ * kafkajs' idle loop stopped as in the services, so a tool beside the stack costs what it does.
+ */
+export function toolKafka(clientId = 'tools'): Kafka {
+  stopKafkajsIdleLoop();
+  return new Kafka({ clientId, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+}
+
 /** Creates the topics that are missing; existing ones are left as they are. */
 export async function ensureTopics(admin: Admin, topics: string[], numPartitions: number): Promise<void> {
   const existing = new Set(await admin.listTopics());

@@ -1,0 +1,26 @@
+// Polling for tests, benches and scripts: they wait on real processes, brokers and databases
+// that come up or catch up in their own time.
+
+/**
+ * Polls `probe` every `intervalMs` until it returns something other than undefined or false,
+ * and returns that. A probe that throws counts as "not yet" (the thing may still be starting);
+ * its last error is in the timeout's message. `abortIf` ends the wait early (a process died).
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string; abortIf?: () => boolean } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    if (opts.abortIf?.()) throw new Error(`gave up waiting for ${opts.what ?? 'condition'}: process exited`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
+  }
+}
