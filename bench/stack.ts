@@ -123,13 +123,16 @@ export function peakRss(): Record<string, number> {
 export async function drained(): Promise<void> {
   type Overview = { slots: { pendingMessages: number; lagBytes: number }[]; consumerLag: { lag: number }[] };
   let polls = 0;
+  let unreachable = 0;
   await waitFor(async () => {
+    unreachable++;
     const o = (await (await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/api/overview`)).json()) as Overview;
+    unreachable = 0;
     const left = o.slots.reduce((n, s) => n + s.pendingMessages, 0) + o.consumerLag.reduce((n, c) => n + c.lag, 0);
     if (polls++ % 30 === 0) console.error(`waiting for the workflow to drain: ${left} messages left`);
     // lagBytes too: a relay that just started has nothing pending before it reads its slot.
     return left === 0 && o.consumerLag.length > 0 && o.slots.every((slot) => slot.lagBytes < 65_536);
-  }, { what: 'the workflow to drain', timeoutMs: 30 * 60_000, intervalMs: 1000 });
+  }, { what: 'the workflow to drain', timeoutMs: 30 * 60_000, intervalMs: 1000, abortIf: () => unreachable >= 30, abortReason: 'the relay has not answered for 30 s' });
 }
 
 /**

@@ -4,11 +4,12 @@
 /**
  * Polls `probe` every `intervalMs` until it returns something other than undefined or false,
  * and returns that. A probe that throws counts as "not yet" (the thing may still be starting);
- * its last error is in the timeout's message. `abortIf` ends the wait early (a process died).
+ * its last error is in the timeout's message. `abortIf` ends the wait early (a process died, or
+ * the probe keeps failing), naming `abortReason` and the probe's last error.
  */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string; abortIf?: () => boolean } = {},
+  opts: { timeoutMs?: number; intervalMs?: number; what?: string; abortIf?: () => boolean; abortReason?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last: unknown;
@@ -19,8 +20,9 @@ export async function waitFor<T>(
     } catch (error) {
       last = error;
     }
-    if (opts.abortIf?.()) throw new Error(`gave up waiting for ${opts.what ?? 'condition'}: process exited`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${(last as Error).message}` : ''}`);
+    const lastError = last ? `: ${(last as Error).message}` : '';
+    if (opts.abortIf?.()) throw new Error(`gave up waiting for ${opts.what ?? 'condition'}: ${opts.abortReason ?? 'process exited'}${lastError}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${lastError}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
   }
 }

@@ -6,10 +6,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-
 import { waitFor } from '@shop/lib/wait';
 
-export { waitFor };
+export { waitFor }; // the tests' helpers and the benches share one
 
 const TSX = join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 export const TEST_LOGS = join(REPO_ROOT, 'test-output', 'logs');
