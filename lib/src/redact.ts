@@ -1,8 +1,8 @@
 // Secrets never reach the logs, whatever object a log call is handed. pino's own `redact` would
 // do this with a wildcard path (`*.paymentToken`), but pino 10 then runs @pinojs/redact on every
-// value of every line and it re-parses its paths each time: ~10 KB of garbage per placement
-// (two lines), an eighth of what the order-service allocated per request. This walk allocates
-// nothing unless it finds a secret.
+// value of every line and it re-parses its paths each time: ~6 KB of garbage per placement
+// (two lines; a sampled allocation profile at 500 req/s went from 82.7 to 76.8 KB per request
+// without it). This walk allocates nothing unless it finds a secret.
 
 export const REDACTED = '[redacted]';
 
