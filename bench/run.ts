@@ -83,7 +83,8 @@ async function smoke(): Promise<void> {
   const db = new pg.default.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 1 });
   const run = await e2eRun(20, 3, db);
   await db.end();
-  console.log(`smoke e2e at 20/s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}`);
+  const cpu = Object.entries(run.cpuMsPerOrder).map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ');
+  console.log(`smoke e2e at 20/s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}; CPU ms per order: ${cpu}`);
   if (run.errors > 0 || run.open > 0) throw new Error('smoke: orders failed or did not finish');
   console.log(`peak RSS (MiB): ${JSON.stringify(peakRss())}`);
   process.env.BENCH_WARMUP_SECONDS = '0';

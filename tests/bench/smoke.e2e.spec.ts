@@ -15,6 +15,11 @@ describe('bench smoke', { timeout: 180_000 }, () => {
     expect(stdout).toMatch(/\| as-built \| 20 orders\/s \| \d+ \|/);
     expect(stdout).toMatch(/\| one-per-db \| 20 orders\/s \| \d+ \|/);
     expect(stdout).toMatch(/smoke e2e at 20\/s: terminal p50 \d+ ms, p99 \d+ ms, open 0, errors 0/);
+    // every process of an order shows up with some CPU: a broken /proc reading would give 0
+    const cpu = /CPU ms per order: (.*)/.exec(stdout)?.[1] ?? '';
+    for (const name of ['postgres', 'order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay', 'kafka', 'load generator']) {
+      expect(Number(new RegExp(`${name} ([\\d.]+)`).exec(cpu)?.[1])).toBeGreaterThan(0);
+    }
     expect(stdout).toMatch(/peak RSS \(MiB\): \{"order-service":\d+/);
     expect(stdout).toMatch(/\| POST \/orders at 50\/s for 2 s \(full\) \| median \|/);
     expect(stdout).toMatch(/\| commit probe p99 ms \(the disk under Postgres\) \| [\d.,]+ \|/);
