@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+import { EnvReader } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { stopKafkajsIdleLoop } from './kafkajs-idle-loop.ts';
 
@@ -34,7 +35,8 @@ export function createKafka(opts: { clientId: string; brokers: string[]; logger:
  */
 export function toolKafka(clientId = 'tools'): Kafka {
   stopKafkajsIdleLoop();
-  return new Kafka({ clientId, brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+  // read as the services read it (trimmed, empty entries dropped)
+  return new Kafka({ clientId, brokers: new EnvReader().list('KAFKA_BROKERS', ['127.0.0.1:9092']), logLevel: logLevel.NOTHING });
 }
 
 /** Creates the topics that are missing; existing ones are left as they are. */
