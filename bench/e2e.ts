@@ -3,6 +3,7 @@
 // Also: what an order costs in CPU, process by process, and peak RSS of every process.
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { monotonicMicros } from './cpuprofile.ts';
 import { CPU_GROUPS, cpuSince, cpuSnapshot, type CpuGroup } from './process-cpu.ts';
 import { openLoop, peakRss, place, stackUp, stock } from './stack.ts';
 import { median, percentile, summarize, table } from './stats.ts';
@@ -31,6 +32,9 @@ export interface E2eRun {
    * falls behind the window, so there it reads low.
    */
   cpuMsPerOrder: Record<CpuGroup, number>;
+  /** The placement window on the clock of CPU profiles (µs), to cut profiles to it. */
+  window: { fromMicros: number; toMicros: number };
+  placed: number;
 }
 
 export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promise<E2eRun> {
@@ -40,7 +44,9 @@ export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promis
   const skus = Array.from({ length: SKUS }, (_, i) => `BENCH-${run}-${i}`);
   for (const sku of skus) await stock(sku, Math.ceil((rate * seconds) / SKUS) * 3 + 10);
   const cpuBefore = cpuSnapshot();
+  const fromMicros = monotonicMicros();
   const results = await openLoop(rate, seconds, () => place(skus[Math.floor(Math.random() * SKUS)]!));
+  const window = { fromMicros, toMicros: monotonicMicros() };
   const cpu = cpuSince(cpuBefore);
   const cpuMsPerOrder = Object.fromEntries(CPU_GROUPS.map((g) => [g, (cpu[g] * 1000) / results.length])) as Record<CpuGroup, number>;
   const ids = results.map((r) => r.orderId).filter((x): x is string => Boolean(x));
@@ -51,19 +57,26 @@ export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promis
     ({ sorted, open } = await terminalLatencies(db, ids));
   }
   const http = results.map((r) => r.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), open, httpP99: percentile(http, 99), errors: results.filter((r) => r.status !== 201).length, cpuMsPerOrder };
+  const errors = results.filter((r) => r.status !== 201).length;
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), open, httpP99: percentile(http, 99), errors, cpuMsPerOrder, window, placed: results.length };
+}
+
+/**
+ * Freshly started consumers may wait for their group to settle (tens of seconds after a broker
+ * restart): a short load that must finish before anything is measured.
+ */
+export async function warmUp(db: pg.Pool): Promise<void> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const warm = await e2eRun(10, 2, db);
+    console.error(`warm-up ${attempt} at 10/s: terminal p99 ${warm.p99.toFixed(0)} ms, open ${warm.open}`);
+    if (warm.open === 0 && warm.p99 < 5_000) return;
+  }
 }
 
 export async function e2eBench(opts: { rates: number[]; seconds: number } = { rates: [50, 100, 200, 300, 500], seconds: 60 }): Promise<void> {
   await stackUp();
   const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 2 });
-  // Freshly started consumers may wait for their group to settle (tens of seconds after a
-  // broker restart): a short load that must finish before anything is measured.
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const warm = await e2eRun(10, 2, db);
-    console.error(`warm-up ${attempt} at 10/s: terminal p99 ${warm.p99.toFixed(0)} ms, open ${warm.open}`);
-    if (warm.open === 0 && warm.p99 < 5_000) break;
-  }
+  await warmUp(db);
   const rows: string[][] = [];
   const cpuRows: string[][] = [];
   let best = 0;

@@ -3,9 +3,10 @@ import { ceilingBench } from './ceiling.ts';
 import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
+import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
 import { workflowSqlBench } from './workflow-sql.ts';
-import { drained, openLoop, peakRss, place, stackUp, stock, withRelayPaused } from './stack.ts';
+import { drained, openLoop, peakRss, place, STACK_PROCESSES, stackUp, stock, withRelayPaused } from './stack.ts';
 import { percentile, summarize, table } from './stats.ts';
 
 /**
@@ -87,6 +88,9 @@ async function smoke(): Promise<void> {
   console.log(`smoke e2e at 20/s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}; CPU ms per order: ${cpu}`);
   if (run.errors > 0 || run.open > 0) throw new Error('smoke: orders failed or did not finish');
   console.log(`peak RSS (MiB): ${JSON.stringify(peakRss())}`);
+  const profiled = await profileBench(20, 3);
+  const unprofiled = STACK_PROCESSES.filter((name) => !((profiled.summaries[name]?.busySamples ?? 0) > 0));
+  if (unprofiled.length) throw new Error(`smoke: no CPU profile with samples in the window for ${unprofiled.join(', ')}`);
   process.env.BENCH_WARMUP_SECONDS = '0';
   await httpBench(50, 2);
 }
@@ -102,6 +106,7 @@ const benches: Record<string, () => Promise<void>> = {
   http: () => httpBench(),
   ceiling: async () => void (await ceilingBench()),
   'workflow-sql': () => workflowSqlBench(),
+  profile: async () => void (await profileBench()),
   smoke,
 };
 const name = process.argv[2] ?? '';

@@ -13,13 +13,29 @@ const exec = promisify(execFile);
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
 export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;
 
-export async function stackUp(): Promise<void> {
-  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
+export const STACK_PROCESSES = ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay'] as const;
+
+/** Starts what of the stack is not running; `env` reaches the processes it starts (STACK_NODE_ARGS). */
+export async function stackUp(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000, env });
 }
 
-/** Stops one process of the stack (`stack.mjs down <name>`); `stackUp` starts it again. */
-async function stopStackProcess(name: string): Promise<void> {
-  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'down', name], { cwd: REPO_ROOT, timeout: 30_000 });
+/** Stops the stack, or the processes named (`stack.mjs down …`); `stackUp` starts them again. */
+export async function stackDown(...names: string[]): Promise<void> {
+  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'down', ...names], { cwd: REPO_ROOT, timeout: 120_000 });
+}
+
+/** The pid of each running process of the stack, from its pid file. */
+export function stackPids(): Partial<Record<(typeof STACK_PROCESSES)[number], number>> {
+  const out: Partial<Record<(typeof STACK_PROCESSES)[number], number>> = {};
+  for (const name of STACK_PROCESSES) {
+    try {
+      out[name] = Number(readFileSync(join(REPO_ROOT, '.state/run', `${name}.pid`), 'utf8').trim());
+    } catch {
+      // not running
+    }
+  }
+  return out;
 }
 
 /**
@@ -27,7 +43,7 @@ async function stopStackProcess(name: string): Promise<void> {
  * placement path alone), then starts it again; the caller waits for the backlog with `drained`.
  */
 export async function withRelayPaused<T>(measure: () => Promise<T>): Promise<T> {
-  await stopStackProcess('outbox-relay');
+  await stackDown('outbox-relay');
   try {
     return await measure();
   } finally {
@@ -104,9 +120,8 @@ export async function openLoop<T>(rate: number, seconds: number, fn: () => Promi
 /** Peak resident memory (VmHWM) of each process of the stack, in MiB. */
 export function peakRss(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const name of ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay']) {
+  for (const [name, pid] of Object.entries(stackPids())) {
     try {
-      const pid = readFileSync(join(REPO_ROOT, '.state/run', `${name}.pid`), 'utf8').trim();
       const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       if (hwm) out[name] = Math.round(Number(hwm) / 1024);
     } catch {

@@ -1,5 +1,7 @@
 // The benchmark scripts still run (their figures are not judged here: that is bench/, not CI).
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
@@ -21,6 +23,17 @@ describe('bench smoke', { timeout: 180_000 }, () => {
       expect(Number(new RegExp(`${name} ([\\d.]+)`).exec(cpu)?.[1])).toBeGreaterThan(0);
     }
     expect(stdout).toMatch(/peak RSS \(MiB\): \{"order-service":\d+/);
+    // every Node process was profiled inside the window, and its flame graph written
+    for (const name of ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay']) {
+      const row = new RegExp(`\\| ${name} \\| ([\\d.]+) \\| (\\d+) \\| (.+) \\|`).exec(stdout);
+      expect(row, `${name} profile row`).not.toBeNull();
+      expect(Number(row![1])).toBeGreaterThan(0);
+      expect(Number(row![2])).toBeGreaterThan(0);
+      expect(row![3]).toMatch(/ \d+ %/);
+    }
+    const dir = /flame graphs \(\.svg\): (\S+)/.exec(stdout)?.[1] ?? '';
+    expect(readFileSync(join(dir, 'order-service.svg'), 'utf8')).toMatch(/^<svg[^]*<title>all \(\d+ samples, 100\.00 %\)<\/title>/);
+    expect(readFileSync(join(dir, 'outbox-relay.folded'), 'utf8')).toMatch(/^\S.* \d+$/m);
     expect(stdout).toMatch(/\| POST \/orders at 50\/s for 2 s \(full\) \| median \|/);
     expect(stdout).toMatch(/\| commit probe p99 ms \(the disk under Postgres\) \| [\d.,]+ \|/);
   });
