@@ -3,9 +3,10 @@
 // Also: what an order costs in CPU, process by process, and peak RSS of every process.
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { stackUp } from '@shop/lib/processes';
 import { monotonicMicros } from './cpuprofile.ts';
 import { CPU_GROUPS, cpuSince, cpuSnapshot, type CpuGroup } from './process-cpu.ts';
-import { openLoop, peakRss, place, stackUp, stock } from './stack.ts';
+import { openLoop, peakRss, place, stock } from './stack.ts';
 import { median, percentile, summarize, table } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

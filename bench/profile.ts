@@ -7,15 +7,16 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/lib/processes';
 import { foldedText, largestShares, mergeSummaries, summarizeProfile, type CpuProfile, type ProfileSummary } from './cpuprofile.ts';
 import { e2eRun, warmUp } from './e2e.ts';
 import { flameGraphSvg } from './flamegraph.ts';
-import { stackDown, stackPids, stackUp, STACK_PROCESSES } from './stack.ts';
+import { stackPids } from './stack.ts';
 import { table } from './stats.ts';
 
 export interface ProfiledRun {
   dir: string;
-  summaries: Partial<Record<(typeof STACK_PROCESSES)[number], ProfileSummary>>;
+  summaries: Partial<Record<StackProcess, ProfileSummary>>;
 }
 
 export async function profileBench(rate = Number(process.env.BENCH_RATE ?? 120), seconds = Number(process.env.BENCH_SECONDS ?? 30)): Promise<ProfiledRun> {
@@ -52,7 +53,7 @@ export async function profileBench(rate = Number(process.env.BENCH_RATE ?? 120),
       const thread = part[4] === '0' ? '' : `-thread${part[4]}`;
       renameSync(join(dir, file), join(dir, `${name}${thread}.cpuprofile`));
       const profile = JSON.parse(readFileSync(join(dir, `${name}${thread}.cpuprofile`), 'utf8')) as CpuProfile;
-      return summarizeProfile(profile, run.window.fromMicros, run.window.toMicros, `${REPO_ROOT}/`, thread ? `(thread ${part[4]})` : undefined);
+      return summarizeProfile(profile, run.window.fromMicros, run.window.toMicros, REPO_ROOT, thread ? `(thread ${part[4]})` : undefined);
     });
     const summary = mergeSummaries(parts);
     summaries[name] = summary;

@@ -1,4 +1,5 @@
 // npm run bench -- <name>
+import { STACK_PROCESSES, stackUp } from '@shop/lib/processes';
 import { ceilingBench } from './ceiling.ts';
 import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';
@@ -6,7 +7,7 @@ import { e2eBench, e2eRun } from './e2e.ts';
 import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
 import { workflowSqlBench } from './workflow-sql.ts';
-import { drained, openLoop, peakRss, place, STACK_PROCESSES, stackUp, stock, withRelayPaused } from './stack.ts';
+import { drained, openLoop, peakRss, place, stock, withRelayPaused } from './stack.ts';
 import { percentile, summarize, table } from './stats.ts';
 
 /**

@@ -1,39 +1,21 @@
 // Bench helpers against the stack of `npm run up` (started here if needed).
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { uuidv7 } from 'uuidv7';
 import pg from 'pg';
-import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { runningPid, STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/lib/processes';
 import { waitFor } from '@shop/lib/wait';
 
-const exec = promisify(execFile);
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
 export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;
 
-export const STACK_PROCESSES = ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay'] as const;
-
-/** Starts what of the stack is not running; `env` reaches the processes it starts (STACK_NODE_ARGS). */
-export async function stackUp(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000, env });
-}
-
-/** Stops the stack, or the processes named (`stack.mjs down …`); `stackUp` starts them again. */
-export async function stackDown(...names: string[]): Promise<void> {
-  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'down', ...names], { cwd: REPO_ROOT, timeout: 120_000 });
-}
-
 /** The pid of each running process of the stack, from its pid file. */
-export function stackPids(): Partial<Record<(typeof STACK_PROCESSES)[number], number>> {
-  const out: Partial<Record<(typeof STACK_PROCESSES)[number], number>> = {};
+export function stackPids(): Partial<Record<StackProcess, number>> {
+  const out: Partial<Record<StackProcess, number>> = {};
   for (const name of STACK_PROCESSES) {
-    try {
-      out[name] = Number(readFileSync(join(REPO_ROOT, '.state/run', `${name}.pid`), 'utf8').trim());
-    } catch {
-      // not running
-    }
+    const pid = runningPid(name);
+    if (pid) out[name] = pid;
   }
   return out;
 }

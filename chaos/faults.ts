@@ -1,17 +1,18 @@
 // Failure injection against the locally started stack (`npm run up`): every action is real —
 // signals to real processes, the real broker stopped, the real Postgres restarted.
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { toolKafka } from '@shop/lib/messaging/kafka';
 import { REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
+import { runningPid as pidOf, STACK_PROCESSES, stackUp, STATE_DIR, type StackProcess } from '@shop/lib/processes';
 
 const exec = promisify(execFile);
-export const STATE = process.env.SHOP_STATE_DIR ?? join(REPO_ROOT, '.state');
-export const PROCESSES = ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay'] as const;
-export type Target = (typeof PROCESSES)[number];
+export const STATE = STATE_DIR;
+export const PROCESSES = STACK_PROCESSES;
+export type Target = StackProcess;
 
 export interface FaultRecord {
   at: string;
@@ -30,27 +31,12 @@ export function record(action: string, target?: string, detail?: string): FaultR
   return entry;
 }
 
-function pidOf(target: Target): number | undefined {
-  const file = join(STATE, 'run', `${target}.pid`);
-  if (!existsSync(file)) return undefined;
-  const pid = Number(readFileSync(file, 'utf8'));
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return undefined;
-  }
-  // A killed process that nobody reaped is a zombie: dead for our purposes.
-  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8') : '';
-  return /^\d+ \(.*\) Z/.test(stat) ? undefined : pid;
-}
-
 function assertTarget(target: string | undefined): Target {
   if (!PROCESSES.includes(target as Target)) throw new Error(`target must be one of ${PROCESSES.join(', ')}`);
   return target as Target;
 }
 
 const infra = (command: string) => exec('bash', [join(REPO_ROOT, 'scripts/infra.sh'), command], { cwd: REPO_ROOT, timeout: 180_000 });
-const stackUp = () => exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
 
 async function signal(target: Target, sig: NodeJS.Signals): Promise<number> {
   const pid = pidOf(target);

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { toolKafka } from '@shop/lib/messaging/kafka';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { stackUp } from '@shop/lib/processes';
 import { check, type CheckInput, type CheckReport } from './checker.ts';
 import { consumerLag } from './drain.ts';
 import { ACTIONS, PROCESSES, STATE, type FaultRecord } from './faults.ts';
@@ -54,7 +55,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const random = seededRandom(opts.seed);
   const since = new Date();
   await exec('bash', [join(REPO_ROOT, 'scripts/infra.sh'), 'up'], { cwd: REPO_ROOT, timeout: 600_000 });
-  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
+  await stackUp();
 
   // SKUs of this run, stocked so that roughly a third of the demand goes out of stock.
   const run = `${opts.seed}-${Date.now().toString(36)}`.toUpperCase();
@@ -98,7 +99,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   await ACTIONS['kafka-start']!();
   await ACTIONS['redis-start']!();
   for (const p of PROCESSES) await ACTIONS.resume!(p).catch(() => undefined);
-  await exec(process.execPath, [join(REPO_ROOT, 'scripts/stack.mjs'), 'up'], { cwd: REPO_ROOT, timeout: 180_000 });
+  await stackUp();
   await waitTerminal(records.filter((r) => r.orderId).map((r) => r.orderId!));
   await waitQuiet();
   const drainMs = Date.now() - drainStart;

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
+import { STACK_PROCESSES, stackDown } from '@shop/lib/processes';
 
 const exec = promisify(execFile);
-afterAll(() => exec(process.execPath, [`${REPO_ROOT}scripts/stack.mjs`, 'down'], { cwd: REPO_ROOT }));
+afterAll(() => stackDown());
 
 describe('bench smoke', { timeout: 180_000 }, () => {
   it('runs every benchmark script briefly', async () => {
@@ -24,7 +25,7 @@ describe('bench smoke', { timeout: 180_000 }, () => {
     }
     expect(stdout).toMatch(/peak RSS \(MiB\): \{"order-service":\d+/);
     // every Node process was profiled inside the window, and its flame graph written
-    for (const name of ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay']) {
+    for (const name of STACK_PROCESSES) {
       const row = new RegExp(`\\| ${name} \\| ([\\d.]+) \\| (\\d+) \\| (.+) \\|`).exec(stdout);
       expect(row, `${name} profile row`).not.toBeNull();
       expect(Number(row![1])).toBeGreaterThan(0);

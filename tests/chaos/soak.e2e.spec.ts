@@ -4,14 +4,14 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
 import { REPO_ROOT } from '@shop/lib/db/databases';
+import { stackDown, stackUp } from '@shop/lib/processes';
 import { check } from '../../chaos/checker.ts';
 import { ACTIONS } from '../../chaos/faults.ts';
 import { soak } from '../../chaos/soak.ts';
 import { pool } from '../support/infra.ts';
 
 const exec = promisify(execFile);
-const stack = (cmd: string) => exec(process.execPath, [`${REPO_ROOT}scripts/stack.mjs`, cmd], { cwd: REPO_ROOT, timeout: 180_000 });
-afterAll(() => stack('down'));
+afterAll(() => stackDown());
 
 describe('chaos soak', { timeout: 600_000 }, () => {
   it('keeps every invariant through 1,000 orders and 8 faults of different kinds', async () => {
@@ -62,7 +62,7 @@ describe('chaos soak', { timeout: 600_000 }, () => {
       await inventory.query('update products set on_hand = on_hand - 1 where sku = $1', [sku]);
       const r = inbox.rows[0];
       await payments.query('insert into processed_events (consumer, event_id, event_type, topic, partition, "offset", processed_at) values ($1, $2, $3, $4, $5, $6, $7)', [r.consumer, r.event_id, r.event_type, r.topic, r.partition, r.offset, r.processed_at]);
-      await stack('up');
+      await stackUp();
       let after = await check(clean.input);
       for (let i = 0; i < 15 && after.violations.length > 0; i++) {
         await new Promise((res) => setTimeout(res, 1_000)); // the restarted relay publishes the probe
