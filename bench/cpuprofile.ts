@@ -23,7 +23,7 @@ export interface CpuProfile {
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 
@@ -65,12 +65,13 @@ export function ownerOfUrl(url: string): string | undefined {
 const SPECIAL: Record<string, string | null> = { '(idle)': null, '(garbage collector)': 'GC', '(program)': 'V8 (program)', '(root)': 'node internals' };
 
 function frameName(node: ProfileNode, root: string): string {
-  const { functionName, url, lineNumber } = node.callFrame;
+  const { functionName, url, lineNumber, columnNumber } = node.callFrame;
   if (!url) return functionName || '(anonymous)';
   const at = url.lastIndexOf('/node_modules/');
   const file = at >= 0 ? url.slice(at + '/node_modules/'.length) : url.replace(/^file:\/\//, '').replace(root, '');
-  // ';' separates frames in folded stacks
-  return `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}`.replaceAll(';', ',');
+  // With the column: tsx hands V8 our modules on a few long lines, so a line alone would merge
+  // every anonymous function of a file into one frame. ';' separates frames in folded stacks.
+  return `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}:${columnNumber + 1}`.replaceAll(';', ',');
 }
 
 /**

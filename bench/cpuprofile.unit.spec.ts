@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { foldedText, largestShares, mergeSummaries, ownerOfUrl, summarizeProfile, type CpuProfile } from './cpuprofile.ts';
 import { flameGraphSvg } from './flamegraph.ts';
 
-const frame = (id: number, functionName: string, url = '', children?: number[]) => ({ id, callFrame: { functionName, url, lineNumber: 9 }, children });
+const frame = (id: number, functionName: string, url = '', children?: number[]) => ({ id, callFrame: { functionName, url, lineNumber: 9, columnNumber: 2 }, children });
 
 // (root) → idle | GC | tick → pg query → node:net write → native writev | our handler → JSON.parse
 const profile: CpuProfile = {
@@ -48,8 +48,8 @@ describe('cpu profile summary', () => {
   });
 
   it('folds stacks root first, with package-relative and repo-relative file names', () => {
-    expect(summary.folded.get('processTicksAndRejections node:internal/process/task_queues:10;query pg/lib/client.js:10;writeGeneric node:internal/stream_base_commons:10;writev')).toBe(1);
-    expect(summary.folded.get('handle lib/src/messaging/consumer.ts:10;parse')).toBe(1);
+    expect(summary.folded.get('processTicksAndRejections node:internal/process/task_queues:10:3;query pg/lib/client.js:10:3;writeGeneric node:internal/stream_base_commons:10:3;writev')).toBe(1);
+    expect(summary.folded.get('handle lib/src/messaging/consumer.ts:10:3;parse')).toBe(1);
     expect(foldedText(summary.folded).trim().split('\n')).toHaveLength(4);
   });
 
