@@ -10,9 +10,6 @@ import { REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase 
 import { runningPid as pidOf, STACK_PROCESSES, stackUp, STATE_DIR, type StackProcess } from '@shop/lib/processes';
 
 const exec = promisify(execFile);
-export const STATE = STATE_DIR;
-export const PROCESSES = STACK_PROCESSES;
-export type Target = StackProcess;
 
 export interface FaultRecord {
   at: string;
@@ -21,24 +18,24 @@ export interface FaultRecord {
   detail?: string;
 }
 
-const LOG = join(STATE, 'logs', 'chaos.log');
+const LOG = join(STATE_DIR, 'logs', 'chaos.log');
 
 export function record(action: string, target?: string, detail?: string): FaultRecord {
   const entry: FaultRecord = { at: new Date().toISOString(), action, target, detail };
-  mkdirSync(join(STATE, 'logs'), { recursive: true });
+  mkdirSync(join(STATE_DIR, 'logs'), { recursive: true });
   appendFileSync(LOG, `${JSON.stringify(entry)}\n`);
   console.log(`[chaos ${entry.at}] ${action}${target ? ` ${target}` : ''}${detail ? ` (${detail})` : ''}`);
   return entry;
 }
 
-function assertTarget(target: string | undefined): Target {
-  if (!PROCESSES.includes(target as Target)) throw new Error(`target must be one of ${PROCESSES.join(', ')}`);
-  return target as Target;
+function assertTarget(target: string | undefined): StackProcess {
+  if (!STACK_PROCESSES.includes(target as StackProcess)) throw new Error(`target must be one of ${STACK_PROCESSES.join(', ')}`);
+  return target as StackProcess;
 }
 
 const infra = (command: string) => exec('bash', [join(REPO_ROOT, 'scripts/infra.sh'), command], { cwd: REPO_ROOT, timeout: 180_000 });
 
-async function signal(target: Target, sig: NodeJS.Signals): Promise<number> {
+async function signal(target: StackProcess, sig: NodeJS.Signals): Promise<number> {
   const pid = pidOf(target);
   if (!pid) throw new Error(`${target} is not running (start it with npm run up)`);
   process.kill(pid, sig);

@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { toolKafka } from '@shop/lib/messaging/kafka';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { stackUp } from '@shop/lib/processes';
+import { STACK_PROCESSES, stackUp, STATE_DIR } from '@shop/lib/processes';
 import { check, type CheckInput, type CheckReport } from './checker.ts';
 import { consumerLag } from './drain.ts';
-import { ACTIONS, PROCESSES, STATE, type FaultRecord } from './faults.ts';
+import { ACTIONS, type FaultRecord } from './faults.ts';
 import { runLoad, seededRandom } from './load.ts';
 
 const exec = promisify(execFile);
@@ -23,13 +23,13 @@ export interface SoakOptions {
 
 /** One fault = an injection and, after a pause, its recovery. Kinds are cycled so every kind appears. */
 const FAULTS: { name: string; run: (random: () => number) => Promise<FaultRecord[]> }[] = [
-  { name: 'kill service', run: async (r) => killAndRestart(PROCESSES[Math.floor(r() * 4)]!) },
+  { name: 'kill service', run: async (r) => killAndRestart(STACK_PROCESSES[Math.floor(r() * 4)]!) },
   { name: 'kill relay', run: async () => killAndRestart('outbox-relay') },
   { name: 'kafka outage', run: async () => withPause([await ACTIONS['kafka-stop']!()], 4_000, () => ACTIONS['kafka-start']!()) },
   { name: 'pg restart', run: async () => [await ACTIONS['pg-restart']!()] },
   { name: 'walsender killed', run: async (r) => [await ACTIONS['pg-kill-walsender']!(['orders', 'inventory', 'payments', 'notifications'][Math.floor(r() * 4)])] },
   { name: 'redis outage', run: async () => withPause([await ACTIONS['redis-stop']!()], 3_000, () => ACTIONS['redis-start']!()) },
-  { name: 'hung process', run: async (r) => { const t = PROCESSES[Math.floor(r() * 5)]!; return withPause([await ACTIONS.pause!(t)], 3_000, () => ACTIONS.resume!(t)); } },
+  { name: 'hung process', run: async (r) => { const t = STACK_PROCESSES[Math.floor(r() * 5)]!; return withPause([await ACTIONS.pause!(t)], 3_000, () => ACTIONS.resume!(t)); } },
   { name: 'poison message', run: async () => [await ACTIONS.poison!('order.events')] },
 ];
 
@@ -74,8 +74,8 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
 
   const durationMs = (opts.orders / opts.rate) * 1000;
   const faultTimes = Array.from({ length: opts.faults }, () => random() * durationMs * 0.9).sort((a, b) => a - b);
-  mkdirSync(join(STATE, 'chaos'), { recursive: true });
-  const recordFile = join(STATE, 'chaos', `load-${run}.jsonl`);
+  mkdirSync(join(STATE_DIR, 'chaos'), { recursive: true });
+  const recordFile = join(STATE_DIR, 'chaos', `load-${run}.jsonl`);
   const started = Date.now();
   const load = runLoad({ orderUrl: `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`, orders: opts.orders, rate: opts.rate, skus, tokens: ['tok_ok', 'tok_ok', 'tok_ok', 'tok_decline', 'tok_flaky'], random, recordFile });
   const faults: FaultRecord[] = [];
@@ -98,7 +98,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const drainStart = Date.now();
   await ACTIONS['kafka-start']!();
   await ACTIONS['redis-start']!();
-  for (const p of PROCESSES) await ACTIONS.resume!(p).catch(() => undefined);
+  for (const p of STACK_PROCESSES) await ACTIONS.resume!(p).catch(() => undefined);
   await stackUp();
   await waitTerminal(records.filter((r) => r.orderId).map((r) => r.orderId!));
   await waitQuiet();
