@@ -105,7 +105,7 @@ export function ourRelay(port = 3955): Cdc {
     async start() {
       // e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the relay.
       const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      child = spawn(process.execPath, [...nodeArgs, '--import', join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs'), join(REPO_ROOT, 'outbox-relay/src/main.ts')], {
+      child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'outbox-relay/src/main.ts')], {
         env: { ...process.env, PORT: String(port), RELAY_DATABASES: 'orders', RELAY_ORDERS_DATABASE_URL: BENCH_DATABASE_URL, RELAY_SLOT_PREFIX: prefix, RELAY_PUBLICATION: `${prefix}_pub`, LOG_LEVEL: 'warn', EXIT_WITH_PARENT: '1' },
         stdio: 'inherit',
       });

@@ -69,8 +69,8 @@ function frameName(node: ProfileNode, root: string): string {
   if (!url) return functionName || '(anonymous)';
   const at = url.lastIndexOf('/node_modules/');
   const file = at >= 0 ? url.slice(at + '/node_modules/'.length) : url.replace(/^file:\/\//, '').replace(root, '');
-  // With the column: tsx hands V8 our modules on a few long lines, so a line alone would merge
-  // every anonymous function of a file into one frame. ';' separates frames in folded stacks.
+  // With the column: a line alone would merge the anonymous functions that share it (callbacks
+  // written inline) into one frame. ';' separates frames in folded stacks.
   return `${functionName || '(anonymous)'} ${file}:${lineNumber + 1}:${columnNumber + 1}`.replaceAll(';', ',');
 }
 

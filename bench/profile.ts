@@ -42,7 +42,7 @@ export async function profileBench(rate = Number(process.env.BENCH_RATE ?? 120),
   const rows: string[][] = [];
   for (const name of STACK_PROCESSES) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread; the others
-    // are workers (tsx's module loader, the relay's Kafka encoders).
+    // are workers (the relay's Kafka encoders).
     const threads = files.map((f) => f.split('.')).filter((part) => part[3] === String(pids[name]));
     if (threads.length === 0) {
       rows.push([name, run.cpuMsPerOrder[name].toFixed(2), 'no profile written', '']);

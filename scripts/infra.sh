@@ -8,6 +8,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/node.sh
+source "$ROOT/scripts/node.sh"
+ensure_node
 STATE="${SHOP_STATE_DIR:-$ROOT/.state}"
 LOGS="$STATE/logs"
 mkdir -p "$LOGS"
@@ -109,7 +112,7 @@ ensure_postgres() {
 }
 
 apply_migrations() {
-  (cd "$ROOT" && npx --no-install tsx lib/src/db/migrate-cli.ts) >&2
+  (cd "$ROOT" && node lib/src/db/migrate-cli.ts) >&2
   local db
   for db in "${DATABASES[@]}"; do
     psql_admin -d "$db" -c "ALTER TABLE outbox OWNER TO \"$RELAY_USER\"" >/dev/null

@@ -5,7 +5,7 @@
 //           running, so it also restarts a process that died; returns once all are ready
 //   down    stops the background processes (or only those named: down outbox-relay)
 //   status  shows what runs
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,12 +26,28 @@ export const PROCESSES = [
   { name: 'outbox-relay', port: Number(process.env.RELAY_PORT ?? 3005) },
 ];
 
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+// The processes run on the Node that runs this script (scripts/run.sh picks it) and load our
+// TypeScript with Node's own type stripping. STACK_NODE names another binary, for benches that
+// compare runtimes; one too old to strip types gets tsx as its loader.
+const NODE = process.env.STACK_NODE || process.execPath;
+const LOADER = process.env.STACK_NODE ? ['--import', join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')] : [];
 const env = (p) => ({ ...process.env, PORT: String(p.port), ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token' });
 // STACK_NODE_ARGS: extra Node flags for every process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 // to profile the stack under a bench (Node refuses --cpu-prof in NODE_OPTIONS).
 const NODE_ARGS = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const args = (p) => [...NODE_ARGS, '--import', TSX, join(ROOT, p.name, 'src', 'main.ts')];
+const args = (p) => [...NODE_ARGS, ...(needsLoader() ? LOADER : []), join(ROOT, p.name, 'src', 'main.ts')];
+let loaderNeeded;
+// Type stripping runs without a flag from Node 23.6 on; `process.features.typescript` says so.
+function needsLoader() {
+  if (loaderNeeded === undefined) {
+    if (!process.env.STACK_NODE) loaderNeeded = false;
+    else {
+      const out = execFileSync(NODE, ['-p', 'process.features.typescript ?? false'], { encoding: 'utf8' }).trim();
+      loaderNeeded = out !== 'strip' && out !== 'transform';
+    }
+  }
+  return loaderNeeded;
+}
 const pidFile = (p) => join(RUN, `${p.name}.pid`);
 // A SIGKILLed process whose parent never reaps it lingers as a zombie: kill(pid, 0) still
 // succeeds, so /proc is asked too.
@@ -82,7 +98,7 @@ async function up() {
   for (const p of PROCESSES) {
     if (runningPid(p)) continue;
     const log = openSync(join(LOGS, `${p.name}.log`), 'a');
-    const child = spawn(process.execPath, args(p), { cwd: ROOT, env: env(p), detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(NODE, args(p), { cwd: ROOT, env: env(p), detached: true, stdio: ['ignore', log, log] });
     child.unref();
     writeFileSync(pidFile(p), String(child.pid));
     started.push([p, child.pid]);
@@ -118,7 +134,7 @@ async function status() {
 
 async function start() {
   const children = PROCESSES.map((p) => {
-    const child = spawn(process.execPath, args(p), { cwd: ROOT, env: env(p), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, args(p), { cwd: ROOT, env: env(p), stdio: ['ignore', 'pipe', 'pipe'] });
     const prefix = `${p.name.padEnd(21)}|`;
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';

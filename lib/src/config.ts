@@ -1,8 +1,11 @@
 // Configuration from environment variables, validated once at start-up.
 // Every reader collects its problem instead of throwing, so a bad deployment sees all of them at once.
 export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
     this.name = 'ConfigError';
   }
 }
@@ -11,7 +14,11 @@ type Env = Record<string, string | undefined>;
 
 export class EnvReader {
   private readonly problems: string[] = [];
-  constructor(private readonly env: Env = process.env) {}
+  private readonly env: Env;
+
+  constructor(env: Env = process.env) {
+    this.env = env;
+  }
 
   str(name: string, fallback: string, opts: { pattern?: RegExp } = {}): string {
     const raw = this.env[name];

@@ -20,7 +20,15 @@ export class LagMonitor {
   private latest = new Map<string, SlotReport>();
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly streams: OutboxStream[], private readonly pools: Map<string, pg.Pool>, private readonly metrics: RelayMetrics) {}
+  private readonly streams: OutboxStream[];
+  private readonly pools: Map<string, pg.Pool>;
+  private readonly metrics: RelayMetrics;
+
+  constructor(streams: OutboxStream[], pools: Map<string, pg.Pool>, metrics: RelayMetrics) {
+    this.streams = streams;
+    this.pools = pools;
+    this.metrics = metrics;
+  }
 
   start(intervalMs: number): void {
     const tick = () => void this.poll().finally(() => (this.timer = setTimeout(tick, intervalMs)));

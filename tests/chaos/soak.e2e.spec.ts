@@ -15,7 +15,7 @@ afterAll(() => stackDown());
 
 describe('chaos soak', { timeout: 600_000 }, () => {
   it('keeps every invariant through 1,000 orders and 8 faults of different kinds', async () => {
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'chaos/cli.ts', 'soak', '--orders', '1000', '--faults', '8', '--seed', '42', '--rate', '50'], {
+    const { stdout } = await exec(process.execPath, ['chaos/cli.ts', 'soak', '--orders', '1000', '--faults', '8', '--seed', '42', '--rate', '50'], {
       cwd: REPO_ROOT,
       // Outages here last seconds each and cluster in 20 s of load: a longer deadline lets most
       // orders finish instead of timing out (both outcomes must keep the invariants).

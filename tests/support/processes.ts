@@ -10,7 +10,6 @@ import { waitFor } from '@shop/lib/wait';
 
 export { waitFor }; // the tests' helpers and the benches share one
 
-const TSX = join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 export const TEST_LOGS = join(REPO_ROOT, 'test-output', 'logs');
 
 export async function freePort(): Promise<number> {
@@ -72,11 +71,11 @@ export async function startProcess(
 }
 
 class EarlyExit extends Error {
-  constructor(
-    what: string,
-    readonly logTail: string,
-  ) {
+  readonly logTail: string;
+
+  constructor(what: string, logTail: string) {
     super(`${what} exited before it was ready; last lines of its log:\n${logTail}`);
+    this.logTail = logTail;
   }
   get portTaken(): boolean {
     return this.logTail.includes('EADDRINUSE');
@@ -88,7 +87,7 @@ async function spawnProcess(name: string, opts: { env?: Record<string, string>; 
   mkdirSync(TEST_LOGS, { recursive: true });
   const logFile = join(TEST_LOGS, `${opts.logName ?? name}-${port}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', TSX, join(REPO_ROOT, name, 'src', 'main.ts')], {
+  const child = spawn(process.execPath, [join(REPO_ROOT, name, 'src', 'main.ts')], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', EXIT_WITH_PARENT: '1', ...opts.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -41,7 +41,11 @@ const run = (client: pg.PoolClient, text: string, values: unknown[]) => client.q
 const connectionLost = (error: unknown) => !/^(?!08|57)[0-9A-Z]{5}$/.test(String((error as { code?: unknown }).code));
 
 class PgTransaction implements SqlTransaction {
-  constructor(private readonly client: pg.PoolClient) {}
+  private readonly client: pg.PoolClient;
+
+  constructor(client: pg.PoolClient) {
+    this.client = client;
+  }
 
   async $queryRawUnsafe<T = unknown>(text: string, ...values: unknown[]): Promise<T> {
     return (await run(this.client, text, values)).rows as T;
@@ -53,7 +57,11 @@ class PgTransaction implements SqlTransaction {
 }
 
 export class SqlDatabase {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
 
   /**
    * Runs `work` in one transaction: COMMIT when it resolves, ROLLBACK when it throws (the error

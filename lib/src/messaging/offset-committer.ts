@@ -16,12 +16,16 @@ export class OffsetCommitter {
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
 
-  constructor(
-    /** The consumer to commit through (it is rebuilt after a fatal crash). */
-    private readonly consumer: () => Consumer,
-    private readonly intervalMs: number,
-    private readonly logger: Logger,
-  ) {}
+  /** The consumer to commit through (it is rebuilt after a fatal crash). */
+  private readonly consumer: () => Consumer;
+  private readonly intervalMs: number;
+  private readonly logger: Logger;
+
+  constructor(consumer: () => Consumer, intervalMs: number, logger: Logger) {
+    this.consumer = consumer;
+    this.intervalMs = intervalMs;
+    this.logger = logger;
+  }
 
   start(): void {
     this.timer ??= setInterval(() => void this.flush(), this.intervalMs);

@@ -24,7 +24,13 @@ export class DeadLetters {
   private consumer?: Consumer;
   private producer?: Producer;
 
-  constructor(private readonly kafka: Kafka, private readonly admin: Admin) {}
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+
+  constructor(kafka: Kafka, admin: Admin) {
+    this.kafka = kafka;
+    this.admin = admin;
+  }
 
   private stopped = false;
 

@@ -41,12 +41,17 @@ export class DashboardMonitor {
   private lastPublished?: { t: number; total: number };
   private timer?: NodeJS.Timeout;
 
-  constructor(
-    private readonly lag: LagMonitor,
-    private readonly metrics: RelayMetrics,
-    private readonly admin: Admin,
-    private readonly serviceUrls: Record<string, string>,
-  ) {}
+  private readonly lag: LagMonitor;
+  private readonly metrics: RelayMetrics;
+  private readonly admin: Admin;
+  private readonly serviceUrls: Record<string, string>;
+
+  constructor(lag: LagMonitor, metrics: RelayMetrics, admin: Admin, serviceUrls: Record<string, string>) {
+    this.lag = lag;
+    this.metrics = metrics;
+    this.admin = admin;
+    this.serviceUrls = serviceUrls;
+  }
 
   start(intervalMs: number): void {
     const tick = () => void this.sample().finally(() => (this.timer = setTimeout(tick, intervalMs)));

@@ -40,12 +40,15 @@ export class KafkaPublisher implements Publisher {
   private connected?: Promise<void>;
   private generation = 0;
 
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly partitions: number,
-    /** The database the messages come from (the `source` header). */
-    private readonly source: string,
-  ) {
+  private readonly kafka: Kafka;
+  private readonly partitions: number;
+  /** The database the messages come from (the `source` header). */
+  private readonly source: string;
+
+  constructor(kafka: Kafka, partitions: number, source: string) {
+    this.kafka = kafka;
+    this.partitions = partitions;
+    this.source = source;
     this.producer = this.newProducer();
     this.admin = kafka.admin();
   }

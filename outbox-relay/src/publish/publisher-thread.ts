@@ -7,7 +7,7 @@ import { createKafka } from '@shop/lib/messaging/kafka';
 import { KafkaPublisher } from './kafka-publisher.ts';
 import type { PublisherRequest, PublisherThreadOptions } from './threaded-publisher.ts';
 
-const options = workerData as PublisherThreadOptions & { entry: string };
+const options = workerData as PublisherThreadOptions;
 const logger = createLogger('outbox-relay', options.logLevel).child({ thread: 'publisher' });
 const kafka = createKafka({ clientId: 'outbox-relay', brokers: options.brokers, logger });
 const publishers = options.sources.map((source) => new KafkaPublisher(kafka, options.partitions, source));

@@ -88,16 +88,17 @@ class PublisherThread {
   private closing = false;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 
-  constructor(
-    private readonly options: PublisherThreadOptions,
-    private readonly logger: Logger,
-  ) {
+  private readonly options: PublisherThreadOptions;
+  private readonly logger: Logger;
+
+  constructor(options: PublisherThreadOptions, logger: Logger) {
+    this.options = options;
+    this.logger = logger;
     this.spawn();
   }
 
   private spawn(): void {
-    const entry = new URL('./publisher-thread.ts', import.meta.url).href;
-    const worker = new Worker(new URL('./thread-entry.mjs', import.meta.url), { workerData: { ...this.options, entry } });
+    const worker = new Worker(new URL('./publisher-thread.ts', import.meta.url), { workerData: this.options });
     worker.on('message', (reply: Reply) => {
       const waiter = this.waiting.get(reply.id);
       if (!waiter) return;

@@ -38,14 +38,27 @@ export class OutboxStream {
   private endSession?: (error?: Error) => void;
   private readonly labels: { slot: string; database: string };
 
+  readonly source: DatabaseSource;
+  private readonly config: RelayConfig;
+  private readonly publisher: Publisher;
+  private readonly route: (aggregateType: string) => string;
+  private readonly metrics: RelayMetrics;
+  private readonly logger: Logger;
+
   constructor(
-    readonly source: DatabaseSource,
-    private readonly config: RelayConfig,
-    private readonly publisher: Publisher,
-    private readonly route: (aggregateType: string) => string,
-    private readonly metrics: RelayMetrics,
-    private readonly logger: Logger,
+    source: DatabaseSource,
+    config: RelayConfig,
+    publisher: Publisher,
+    route: (aggregateType: string) => string,
+    metrics: RelayMetrics,
+    logger: Logger,
   ) {
+    this.source = source;
+    this.config = config;
+    this.publisher = publisher;
+    this.route = route;
+    this.metrics = metrics;
+    this.logger = logger;
     this.labels = { slot: source.slotName, database: source.name };
   }
 
