@@ -48,6 +48,11 @@ function needsLoader() {
   }
   return loaderNeeded;
 }
+function requireTypeScript() {
+  if (process.env.STACK_NODE || process.features.typescript) return;
+  console.error(`Node ${process.version} cannot run the services' TypeScript: use npm start / npm run up, which run on Node >=24`);
+  process.exit(2);
+}
 const pidFile = (p) => join(RUN, `${p.name}.pid`);
 // A SIGKILLed process whose parent never reaps it lingers as a zombie: kill(pid, 0) still
 // succeeds, so /proc is asked too.
@@ -94,6 +99,7 @@ function printUrls() {
 }
 
 async function up() {
+  requireTypeScript();
   const started = [];
   for (const p of PROCESSES) {
     if (runningPid(p)) continue;
@@ -132,16 +138,29 @@ async function status() {
   process.exitCode = allUp ? 0 : 1;
 }
 
+// In a terminal, each JSON line is shown as one readable, coloured line (pino-pretty); piped or
+// redirected, the lines stay JSON for whatever reads them.
+async function lineFormatter() {
+  if (!process.stdout.isTTY) return (line) => line;
+  const { prettyFactory } = (await import('pino-pretty')).default;
+  const pretty = prettyFactory({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  return (line) => (line.startsWith('{') ? pretty(line).trimEnd() : line);
+}
+
 async function start() {
+  requireTypeScript();
+  const format = await lineFormatter();
   const children = PROCESSES.map((p) => {
-    const child = spawn(NODE, args(p), { cwd: ROOT, env: env(p), stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group: a terminal's Ctrl-C reaches only this script, which stops each process
+    // once (a second signal would force its exit); EXIT_WITH_PARENT ends them if this script dies.
+    const child = spawn(NODE, args(p), { cwd: ROOT, env: { ...env(p), EXIT_WITH_PARENT: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const prefix = `${p.name.padEnd(21)}|`;
     for (const stream of [child.stdout, child.stderr]) {
       let rest = '';
       stream.on('data', (chunk) => {
         const lines = (rest + chunk).split('\n');
         rest = lines.pop();
-        for (const line of lines) console.log(prefix, line);
+        for (const line of lines) console.log(prefix, format(line));
       });
     }
     child.on('exit', (code, signal) => console.log(prefix, `exited (${signal ?? code})`));
@@ -160,6 +179,8 @@ async function start() {
   console.log('all processes are ready (Ctrl-C stops them):');
   printUrls();
   await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r)))));
+  // The infrastructure outlives the processes so the next start is quick; say so, and how to stop it.
+  console.log('the five processes stopped; Postgres, Redis and the Kafka broker keep running (`npm run down` stops Kafka)');
 }
 
 const commands = { start, up, down, status };

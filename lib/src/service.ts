@@ -24,6 +24,8 @@ interface PrismaLike {
   $disconnect(): Promise<void>;
 }
 
+const STARTUP_QUIET_MS = 10_000;
+
 export interface ServiceContext<P> {
   name: string;
   env: EnvReader;
@@ -124,7 +126,8 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     async consume(topics, handler) {
       // A broker that is restarting when the service boots is not a reason to crash: keep trying
       // for a while (the HTTP API is not listening yet, so nobody is served half-wired).
-      const deadline = Date.now() + kafkaStartupMs;
+      const startedAt = Date.now();
+      const deadline = startedAt + kafkaStartupMs;
       const backoff = exponentialBackoff(250, 5_000);
       for (;;) {
         try {
@@ -134,7 +137,10 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
         } catch (error) {
           if (Date.now() > deadline) throw error;
           const wait = backoff.next();
-          logger.warn({ err: (error as Error).message, retryInMs: wait }, 'cannot start consumer yet; retrying');
+          // A fresh broker needs a few seconds for its first topics and coordinator: said at debug;
+          // still failing after STARTUP_QUIET_MS, the broker is really not there.
+          const level = Date.now() - startedAt > STARTUP_QUIET_MS ? 'warn' : 'debug';
+          logger[level]({ err: (error as Error).message, retryInMs: wait }, 'cannot start consumer yet; retrying');
           await sleep(wait);
         }
       }

@@ -59,7 +59,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     reply.header('x-correlation-id', String(request.id));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', service: options.service }));
+  // The runtime is part of health: operators check a rollout's Node line here.
+  app.get('/healthz', async () => ({ status: 'ok', service: options.service, node: process.version }));
 
   app.get('/readyz', async (_request, reply) => {
     const checks = Object.entries(options.readiness ?? {});

@@ -2,16 +2,17 @@ import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import { EnvReader } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { stopKafkajsIdleLoop } from './kafkajs-idle-loop.ts';
+import { kafkajsLineLevel } from './kafkajs-log.ts';
 
-// kafkajs' own log lines go through pino so every process logs one JSON format.
+// kafkajs' own log lines go through pino so every process logs one JSON format; kafkajsLineLevel
+// says which of them matter. A stack is kept for debug only: a warning names what failed.
 function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
-      const { message, timestamp: _t, logger: _l, ...rest } = log;
+      const { message, timestamp: _t, logger: _l, stack, ...rest } = log;
       const fields = { component: 'kafkajs', ...rest };
-      if (level === logLevel.ERROR) logger.warn(fields, message);
-      else if (level === logLevel.WARN) logger.warn(fields, message);
-      else logger.debug(fields, message);
+      if (kafkajsLineLevel(level, message, rest) === 'warn') logger.warn(fields, message);
+      else if (logger.isLevelEnabled('debug')) logger.debug({ ...fields, stack }, message);
     };
 }
 
