@@ -6,6 +6,7 @@ import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { runningPid, STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/lib/processes';
 import { waitFor } from '@shop/lib/wait';
+import { setStockLevel } from './stock.ts';
 
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
 export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;
@@ -34,12 +35,7 @@ export async function withRelayPaused<T>(measure: () => Promise<T>): Promise<T> 
 }
 
 export async function stock(sku: string, onHand: number): Promise<void> {
-  const res = await fetch(`${INVENTORY_URL}/products/${sku}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.ADMIN_TOKEN ?? 'dev-admin-token'}` },
-    body: JSON.stringify({ name: sku, onHand }),
-  });
-  if (res.status !== 200) throw new Error(`stock ${sku}: ${res.status}`);
+  await setStockLevel(INVENTORY_URL, process.env.ADMIN_TOKEN ?? 'dev-admin-token', sku, onHand);
 }
 
 // node:http with a keep-alive agent, not fetch: the load generator shares the two cores with

@@ -11,6 +11,7 @@ import { check, type CheckInput, type CheckReport } from './checker.ts';
 import { consumerLag } from './drain.ts';
 import { ACTIONS, type FaultRecord } from './faults.ts';
 import { runLoad, seededRandom } from './load.ts';
+import { setStockLevel } from '../bench/stock.ts';
 
 const exec = promisify(execFile);
 
@@ -63,12 +64,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const perSku = Math.max(1, Math.round((opts.orders * 2 * 0.6) / skus.length));
   const startStock: Record<string, number> = {};
   for (const sku of skus) {
-    const res = await fetch(`http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}/products/${sku}`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.ADMIN_TOKEN ?? 'dev-admin-token'}` },
-      body: JSON.stringify({ name: `soak ${sku}`, onHand: perSku }),
-    });
-    if (res.status !== 200) throw new Error(`could not stock ${sku}: ${res.status} ${await res.text()}`);
+    await setStockLevel(`http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`, process.env.ADMIN_TOKEN ?? 'dev-admin-token', sku, perSku, `soak ${sku}`);
     startStock[sku] = perSku;
   }
 

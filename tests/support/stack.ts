@@ -2,6 +2,7 @@
 // four services (optionally several instances each), and a small client for their HTTP APIs.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
+import { setStockLevel } from '../../bench/stock.ts';
 import { relayHarness, waitActive } from './relay.ts';
 import { startProcess, waitFor, type RunningProcess } from './processes.ts';
 
@@ -60,12 +61,7 @@ export async function startStack(opts: { instances?: Partial<Record<Service, num
 export const uniqueSku = (label = 'SKU') => `${label}-${randomUUID().slice(0, 8)}`.toUpperCase();
 
 export async function setStock(stack: Stack, sku: string, onHand: number): Promise<void> {
-  const res = await fetch(`${stack.url('inventory-service')}/products/${sku}`, {
-    method: 'PUT',
-    headers: { ...ADMIN, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `product ${sku}`, onHand }),
-  });
-  expect(res.status).toBe(200);
+  expect([200, 201]).toContain(await setStockLevel(stack.url('inventory-service'), 'test-admin-token', sku, onHand, `product ${sku}`));
 }
 
 export async function product(stack: Stack, sku: string): Promise<{ onHand: number; reserved: number; available: number; version: number }> {

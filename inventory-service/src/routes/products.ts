@@ -1,63 +1,93 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { conflict, notFound } from '@shop/lib/errors';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { AppError, conflict, notFound } from '@shop/lib/errors';
 import { requireAdmin } from '@shop/lib/http/admin';
+import { etagOf, ifMatchVersion, preconditionFailed, preconditionRequired } from '@shop/lib/http/preconditions';
 import { responses, Sku } from '@shop/lib/http/schemas';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { Db } from '../db/client.ts';
-import { emit } from '../db/stock.ts';
+import { adjustProduct, createProduct, MAX_ON_HAND, setProduct, type Product, type WriteOutcome } from '../db/products.ts';
 
 const Params = Type.Object({ sku: Sku }, { additionalProperties: false });
 const PutBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), onHand: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }) },
+  { name: Type.String({ minLength: 1, maxLength: 200 }), onHand: Type.Integer({ minimum: 0, maximum: MAX_ON_HAND }) },
+  { additionalProperties: false },
+);
+const PutHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'the ETag of GET /products/:sku; required to change an existing product' })),
+  'if-none-match': Type.Optional(Type.Literal('*', { description: 'create only: 412 if the product exists' })),
+});
+const AdjustmentBody = Type.Object(
+  {
+    delta: Type.Integer({ minimum: -MAX_ON_HAND, maximum: MAX_ON_HAND, not: { const: 0 }, description: 'units received (positive) or written off (negative)' }),
+    reason: Type.String({ minLength: 1, maxLength: 200, description: 'e.g. "goods receipt 4711", "damaged in transit"' }),
+  },
   { additionalProperties: false },
 );
 const ProductView = Type.Object({ sku: Type.String(), name: Type.String(), onHand: Type.Integer(), reserved: Type.Integer(), available: Type.Integer(), version: Type.Integer() });
 
-const view = (p: { sku: string; name: string; onHand: number; reserved: number; version: number }) => ({
-  sku: p.sku,
-  name: p.name,
-  onHand: p.onHand,
-  reserved: p.reserved,
-  available: p.onHand - p.reserved,
-  version: p.version,
-});
+const view = (p: Product) => ({ sku: p.sku, name: p.name, onHand: p.onHand, reserved: p.reserved, available: p.onHand - p.reserved, version: p.version });
+const send = (reply: FastifyReply, status: number, p: Product) => reply.code(status).header('etag', etagOf(p.version)).send(view(p));
+
+/** What a refused write tells the client (nothing was written). */
+function refused(sku: string, result: Exclude<WriteOutcome, { outcome: 'written' }>, asked: number | '*' | 'none' | undefined): AppError {
+  switch (result.outcome) {
+    case 'missing':
+      return asked === undefined ? notFound(`product ${sku}`) : preconditionFailed(`product ${sku} does not exist`);
+    case 'version_mismatch':
+      return preconditionFailed(`product ${sku} is at version ${result.current.version}, not ${String(asked)}: read it again`, result.current.version);
+    case 'below_reserved':
+      return conflict('below_reserved', `on-hand cannot go below the ${result.current.reserved} units reserved for open orders`, { reserved: result.current.reserved, onHand: result.current.onHand });
+    case 'above_maximum':
+      return conflict('above_maximum', `on-hand cannot exceed ${MAX_ON_HAND}`, { onHand: result.current.onHand });
+  }
+}
 
 export async function productRoutes(app: FastifyInstance, opts: { prisma: Db; sql: SqlDatabase; adminToken: string }) {
   const { prisma } = opts;
 
+  // Create, or set an absolute level. Changing an existing product needs If-Match with the
+  // version it was read at (428 without, 412 when it moved on), so a reservation committed in
+  // between is never overwritten; relative changes go through /adjustments instead.
   app.put('/products/:sku', {
     preHandler: requireAdmin(opts.adminToken),
-    schema: { params: Params, body: PutBody, response: responses({ 200: ProductView }, [400, 401, 403, 409, 413, 415]) },
-  }, async (request) => {
+    schema: { params: Params, headers: PutHeaders, body: PutBody, response: responses({ 200: ProductView, 201: ProductView }, [400, 401, 403, 404, 409, 412, 413, 415, 428]) },
+  }, async (request, reply) => {
     const { sku } = request.params as Static<typeof Params>;
     const body = request.body as Static<typeof PutBody>;
-    const product = await opts.sql.transaction(async (tx) => {
-      // Creates, or sets on-hand only if it stays at or above what is reserved.
-      const rows = await tx.$queryRawUnsafe<{ sku: string; name: string; onHand: number; reserved: number; version: number }[]>(
-        `INSERT INTO products (sku, name, on_hand) VALUES ($1, $2, $3)
-         ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, on_hand = EXCLUDED.on_hand, version = products.version + 1, updated_at = now()
-           WHERE products.reserved <= EXCLUDED.on_hand
-         RETURNING sku, name, on_hand AS "onHand", reserved, version`,
-        sku,
-        body.name,
-        body.onHand,
-      );
-      const row = rows[0];
-      if (!row) {
-        const [current] = await tx.$queryRawUnsafe<{ reserved: number }[]>('SELECT reserved FROM products WHERE sku = $1', sku);
-        throw conflict('below_reserved', `onHand ${body.onHand} is below the ${current?.reserved ?? 0} units reserved for open orders`);
+    const headers = request.headers as Static<typeof PutHeaders>;
+    const asked = ifMatchVersion(headers['if-match']);
+    const result = await opts.sql.transaction(async (tx) => {
+      if (asked === undefined) {
+        const created = await createProduct(tx, sku, body.name, body.onHand);
+        if (created) return { created };
+        if (headers['if-none-match'] === '*') throw preconditionFailed(`product ${sku} already exists`);
+        throw preconditionRequired(`product ${sku} exists: send If-Match with the ETag of GET /products/${sku}, or POST /products/${sku}/adjustments`);
       }
-      await emit(tx, sku, { type: 'StockLevelSet', payload: { sku, name: body.name, onHand: body.onHand } }, null);
-      return row;
+      if (asked === 'none') throw preconditionFailed('If-Match names no version of this product');
+      return { set: await setProduct(tx, sku, body.name, body.onHand, asked) };
     });
-    return view(product);
+    if ('created' in result) return send(reply.header('location', `/products/${sku}`), 201, result.created!);
+    if (result.set.outcome !== 'written') throw refused(sku, result.set, asked);
+    return send(reply, 200, result.set.product);
   });
 
-  app.get('/products/:sku', { schema: { params: Params, response: responses({ 200: ProductView }) } }, async (request) => {
+  app.post('/products/:sku/adjustments', {
+    preHandler: requireAdmin(opts.adminToken),
+    schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductView }, [400, 401, 403, 404, 409, 413, 415, 422]) },
+  }, async (request, reply) => {
+    const { sku } = request.params as Static<typeof Params>;
+    const body = request.body as Static<typeof AdjustmentBody>;
+    const result = await opts.sql.transaction((tx) => adjustProduct(tx, sku, body.delta, body.reason));
+    if (result.outcome !== 'written') throw refused(sku, result, undefined);
+    request.log.info({ sku, delta: body.delta, reason: body.reason, onHand: result.product.onHand }, 'stock adjusted');
+    return send(reply, 200, result.product);
+  });
+
+  app.get('/products/:sku', { schema: { params: Params, response: responses({ 200: ProductView }) } }, async (request, reply) => {
     const { sku } = request.params as Static<typeof Params>;
     const product = await prisma.product.findUnique({ where: { sku } });
     if (!product) throw notFound(`product ${sku}`);
-    return view(product);
+    return send(reply, 200, product);
   });
 }

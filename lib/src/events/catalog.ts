@@ -26,7 +26,8 @@ export type InventoryEvent =
   | DomainEvent<'StockRejected', { orderId: string; reason: 'INSUFFICIENT_STOCK' | 'UNKNOWN_SKU' | 'ALREADY_RELEASED'; shortages: { sku: string; requested: number; available: number }[] }>
   | DomainEvent<'StockReleased', { orderId: string }>
   | DomainEvent<'StockCommitted', { orderId: string }>
-  | DomainEvent<'StockLevelSet', { sku: string; name: string; onHand: number }>;
+  | DomainEvent<'StockLevelSet', { sku: string; name: string; onHand: number }>
+  | DomainEvent<'StockAdjusted', { sku: string; delta: number; reason: string; onHand: number }>;
 
 /** payment-service → payment.events */
 export type PaymentEvent =
@@ -62,6 +63,7 @@ export const TOPIC_OF: Record<EventType, string> = {
   StockReleased: TOPICS.inventory,
   StockCommitted: TOPICS.inventory,
   StockLevelSet: TOPICS.inventory,
+  StockAdjusted: TOPICS.inventory,
   PaymentCaptured: TOPICS.payment,
   PaymentDeclined: TOPICS.payment,
   PaymentRefunded: TOPICS.payment,

@@ -1,5 +1,7 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { AjvCompiler } from '@fastify/ajv-compiler';
+import type { AnySchema } from 'ajv';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
@@ -20,6 +22,19 @@ export interface AppOptions {
 
 const READINESS_TIMEOUT_MS = 2_000;
 
+/**
+ * Two validators. A JSON body is checked as sent: no coercion ("2" is not 2), no defaults filled
+ * in, nothing removed, so what the handler gets is what the client wrote. Query strings, path
+ * params and headers arrive as text, so they are coerced to the schema's types ("?limit=10") and
+ * get its defaults. Both report every failing field.
+ */
+function validatorCompiler(): FastifySchemaCompiler<AnySchema> {
+  const pool = AjvCompiler();
+  const body = pool({}, { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: true } });
+  const text = pool({}, { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: true } });
+  return (route) => (route.httpPart === 'body' ? body : text)(route);
+}
+
 /** Fastify with problem+json errors, request metrics, /healthz, /readyz and /metrics. */
 export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -28,8 +43,8 @@ export function createApp(options: AppOptions): FastifyInstance {
     requestIdHeader: 'x-correlation-id',
     genReqId: () => randomUUID(),
     disableRequestLogging: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
+  app.setValidatorCompiler(validatorCompiler());
 
   // OpenAPI 3.1 generated from the route schemas, served at /docs (JSON).
   void app.register(swagger, {

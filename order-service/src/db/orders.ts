@@ -102,14 +102,11 @@ export async function loadOrderView(db: Db, id: string) {
   });
 }
 
-export async function listOrders(db: Db, q: { customerId?: string; status?: string; limit: number; cursor?: { createdAt: Date; id: string } }) {
+/** Newest first by id (uuid v7: time-ordered and unique, so `after` is an exact keyset cursor). */
+export async function listOrders(db: Db, q: { customerId?: string; status?: string; limit: number; after?: string }) {
   return db.order.findMany({
-    where: {
-      customerId: q.customerId,
-      status: q.status,
-      ...(q.cursor ? { OR: [{ createdAt: { lt: q.cursor.createdAt } }, { createdAt: q.cursor.createdAt, id: { lt: q.cursor.id } }] } : {}),
-    },
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    where: { customerId: q.customerId, status: q.status, ...(q.after ? { id: { lt: q.after } } : {}) },
+    orderBy: { id: 'desc' },
     take: q.limit + 1,
     include: { items: { orderBy: { lineNo: 'asc' } } },
   });

@@ -21,6 +21,7 @@ export function toOrderMessage(event: Envelope<Reply>): OrderMessage | undefined
     case 'StockReleased':
     case 'StockCommitted':
     case 'StockLevelSet':
+    case 'StockAdjusted':
     case 'PaymentRefunded':
     case 'PaymentVoided':
       return undefined;

@@ -34,12 +34,14 @@ function toView(o: ViewSource) {
   };
 }
 
-const encodeCursor = (o: { createdAt: Date; id: string }) => Buffer.from(`${o.createdAt.toISOString()}|${o.id}`).toString('base64url');
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw invalid('cursor is not valid');
-  return { createdAt, id };
+// The cursor is the last id of a page, opaque to clients. A cursor of the earlier form
+// (`<createdAt>|<id>`) still works: its id part is all that is needed.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const encodeCursor = (o: { id: string }) => Buffer.from(o.id).toString('base64url');
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString().split('|').pop() ?? '';
+  if (!UUID.test(id)) throw invalid('cursor is not valid');
+  return id;
 }
 
 const reused = () => new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different request', { status: 422 });
@@ -60,6 +62,14 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
 
   app.post('/orders', {
     config: { idempotency: { fallback: 'database' } },
+    // Beside the schema check, before the Idempotency-Key is claimed: a rejected body is not stored
+    // under the key, so a corrected retry with the same key goes through.
+    preValidation: async (request) => {
+      const { customerId } = (request.body ?? {}) as { customerId?: unknown };
+      if (typeof customerId === 'string' && customerId.normalize('NFC') !== customerId) {
+        throw new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field: 'body/customerId', message: 'must be in Unicode NFC' }] } });
+      }
+    },
     preHandler: rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId }),
     schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 429, 503]) },
   }, async (request, reply) => {
@@ -130,7 +140,7 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
   }, async (request) => {
     const q = request.query as ListOrdersQuery;
     const limit = q.limit ?? 20;
-    const rows = await listOrders(prisma, { customerId: q.customerId, status: q.status, limit, cursor: q.cursor ? decodeCursor(q.cursor) : undefined });
+    const rows = await listOrders(prisma, { customerId: q.customerId, status: q.status, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
     const page = rows.slice(0, limit);
     return { items: page.map((o) => toView(o)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
   });

@@ -1,6 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Sku, Uuid } from '@shop/lib/http/schemas';
 
+/**
+ * A customer id from the caller's own system, often an e-mail address, so not ASCII only: 1–64
+ * Unicode letters, marks and digits and `_ . @ + -`, starting with a letter or digit, in Unicode
+ * NFC (checked by the route: "é" typed two ways must not be two customers).
+ */
+export const CustomerId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[\\p{L}\\p{N}][\\p{L}\\p{M}\\p{N}_.@+-]*$',
+  description: 'Unicode letters, marks, digits and _ . @ + -; starts with a letter or digit; NFC; 1–64 characters',
+});
+
 export const OrderItem = Type.Object(
   {
     sku: Sku,
@@ -12,7 +24,7 @@ export const OrderItem = Type.Object(
 
 export const PlaceOrderBody = Type.Object(
   {
-    customerId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]*$' }),
+    customerId: CustomerId,
     currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' }),
     paymentToken: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_]+$' }),
     items: Type.Array(OrderItem, { minItems: 1, maxItems: 100 }),
@@ -40,7 +52,7 @@ export const OrderIdParams = Type.Object({ id: Uuid }, { additionalProperties: f
 
 export const ListOrdersQuery = Type.Object(
   {
-    customerId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    customerId: Type.Optional(CustomerId),
     status: Type.Optional(Type.Union(['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'].map((s) => Type.Literal(s)))),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),

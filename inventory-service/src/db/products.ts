@@ -1,0 +1,74 @@
+// Stock levels an operator sets or adjusts. Every write is one conditional statement, so a
+// reservation that commits between an operator's read and write is never overwritten: an
+// absolute level applies only at the version the operator saw, a relative one applies to
+// whatever the level is by then.
+import type { InventoryEvent } from '@shop/lib/events/catalog';
+import { emit } from './stock.ts';
+import type { Tx } from './client.ts';
+
+export interface Product {
+  sku: string;
+  name: string;
+  onHand: number;
+  reserved: number;
+  version: number;
+}
+
+const COLUMNS = 'sku, name, on_hand AS "onHand", reserved, version';
+export const MAX_ON_HAND = 1_000_000_000;
+
+export type WriteOutcome =
+  | { outcome: 'written'; product: Product }
+  | { outcome: 'missing' }
+  | { outcome: 'version_mismatch'; current: Product }
+  | { outcome: 'below_reserved'; current: Product }
+  | { outcome: 'above_maximum'; current: Product };
+
+const lockProduct = async (tx: Tx, sku: string) =>
+  (await tx.$queryRawUnsafe<Product[]>(`SELECT ${COLUMNS} FROM products WHERE sku = $1 FOR UPDATE`, sku))[0];
+
+/** Creates the product; undefined when it already exists (nothing written). */
+export async function createProduct(tx: Tx, sku: string, name: string, onHand: number): Promise<Product | undefined> {
+  const [product] = await tx.$queryRawUnsafe<Product[]>(
+    `INSERT INTO products (sku, name, on_hand) VALUES ($1, $2, $3) ON CONFLICT (sku) DO NOTHING RETURNING ${COLUMNS}`,
+    sku,
+    name,
+    onHand,
+  );
+  if (product) await emitLevel(tx, product, { type: 'StockLevelSet', payload: { sku, name, onHand } });
+  return product;
+}
+
+/** Sets name and on-hand if the product is still at `version` and keeps what is reserved. */
+export async function setProduct(tx: Tx, sku: string, name: string, onHand: number, version: number | '*'): Promise<WriteOutcome> {
+  const current = await lockProduct(tx, sku);
+  if (!current) return { outcome: 'missing' };
+  if (version !== '*' && current.version !== version) return { outcome: 'version_mismatch', current };
+  if (onHand < current.reserved) return { outcome: 'below_reserved', current };
+  const [product] = await tx.$queryRawUnsafe<Product[]>(
+    `UPDATE products SET name = $2, on_hand = $3, version = version + 1, updated_at = now() WHERE sku = $1 RETURNING ${COLUMNS}`,
+    sku,
+    name,
+    onHand,
+  );
+  await emitLevel(tx, product!, { type: 'StockLevelSet', payload: { sku, name, onHand } });
+  return { outcome: 'written', product: product! };
+}
+
+/** Adds `delta` (negative for a write-off) to on-hand, whatever the current version. */
+export async function adjustProduct(tx: Tx, sku: string, delta: number, reason: string): Promise<WriteOutcome> {
+  const current = await lockProduct(tx, sku);
+  if (!current) return { outcome: 'missing' };
+  const onHand = current.onHand + delta;
+  if (onHand < current.reserved) return { outcome: 'below_reserved', current };
+  if (onHand > MAX_ON_HAND) return { outcome: 'above_maximum', current };
+  const [product] = await tx.$queryRawUnsafe<Product[]>(
+    `UPDATE products SET on_hand = on_hand + $2, version = version + 1, updated_at = now() WHERE sku = $1 RETURNING ${COLUMNS}`,
+    sku,
+    delta,
+  );
+  await emitLevel(tx, product!, { type: 'StockAdjusted', payload: { sku, delta, reason, onHand: product!.onHand } });
+  return { outcome: 'written', product: product! };
+}
+
+const emitLevel = (tx: Tx, product: Product, event: InventoryEvent) => emit(tx, product.sku, event, null);
