@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/lib/errors';
 import { rateLimit } from '@shop/lib/http/rate-limit';
-import { responses } from '@shop/lib/http/schemas';
+import { noBody, responses } from '@shop/lib/http/schemas';
 import { decide, placeOrder } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { Db } from '../db/client.ts';
@@ -146,6 +146,7 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
   });
 
   app.post('/orders/:id/cancel', {
+    preValidation: noBody,
     schema: { headers: IdempotencyHeaders, params: OrderIdParams, response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409, 422, 503]) },
   }, async (request, reply) => {
     const { id } = request.params as { id: string };
