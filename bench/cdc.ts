@@ -77,8 +77,7 @@ export async function assertAlone(): Promise<void> {
   await assertNoReplicationReaders();
 }
 
-export const slotActive = async (slot: string) =>
-  (await db.query('select 1 from pg_replication_slots where slot_name = $1 and active', [slot])).rowCount === 1;
+export const slotActive = async (slot: string) => (await db.query('select 1 from pg_replication_slots where slot_name = $1 and active', [slot])).rowCount === 1;
 
 export async function dropSlot(slot: string, publication?: string): Promise<void> {
   await waitFor(async () => !(await slotActive(slot)), { what: `slot ${slot} to be released`, timeoutMs: 30_000, intervalMs: 100 });
@@ -106,14 +105,26 @@ export function ourRelay(port = 3955): Cdc {
       // e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the relay.
       const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
       child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'outbox-relay/src/main.ts')], {
-        env: { ...process.env, PORT: String(port), RELAY_DATABASES: 'orders', RELAY_ORDERS_DATABASE_URL: BENCH_DATABASE_URL, RELAY_SLOT_PREFIX: prefix, RELAY_PUBLICATION: `${prefix}_pub`, LOG_LEVEL: 'warn', EXIT_WITH_PARENT: '1' },
+        env: {
+          ...process.env,
+          PORT: String(port),
+          RELAY_DATABASES: 'orders',
+          RELAY_ORDERS_DATABASE_URL: BENCH_DATABASE_URL,
+          RELAY_SLOT_PREFIX: prefix,
+          RELAY_PUBLICATION: `${prefix}_pub`,
+          LOG_LEVEL: 'warn',
+          EXIT_WITH_PARENT: '1',
+        },
         stdio: 'inherit',
       });
       const running = child;
-      await waitFor(async () => {
-        const lag = (await (await fetch(`http://127.0.0.1:${port}/lag`)).json()) as { slots: { state: string }[] };
-        return lag.slots[0]?.state === 'active';
-      }, { what: 'the relay to stream', timeoutMs: 120_000, intervalMs: 100, abortIf: () => running.exitCode !== null });
+      await waitFor(
+        async () => {
+          const lag = (await (await fetch(`http://127.0.0.1:${port}/lag`)).json()) as { slots: { state: string }[] };
+          return lag.slots[0]?.state === 'active';
+        },
+        { what: 'the relay to stream', timeoutMs: 120_000, intervalMs: 100, abortIf: () => running.exitCode !== null },
+      );
     },
     stop: () => killChild(child),
     dispose: () => dropSlot(`${prefix}_orders`, `${prefix}_pub`),
@@ -124,14 +135,16 @@ export function ourRelay(port = 3955): Cdc {
 export async function commitBacklog(type: string, n: number): Promise<void> {
   for (let i = 0; i < n; i += 400) {
     await Promise.all(
-      [0, 100, 200, 300].filter((j) => i + j < n).map((j) =>
-        db.query(
-          `INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload)
+      [0, 100, 200, 300]
+        .filter((j) => i + j < n)
+        .map((j) =>
+          db.query(
+            `INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload)
            SELECT gen_random_uuid(), $1, 'order-' || (i % 1000), 'BenchEvent', jsonb_build_object('i', i, 'sku', 'SKU-1', 'qty', 1)
              FROM generate_series($2::int, $3::int) i`,
-          [type, i + j, Math.min(n, i + j + 100) - 1],
+            [type, i + j, Math.min(n, i + j + 100) - 1],
+          ),
         ),
-      ),
     );
   }
 }
@@ -168,11 +181,14 @@ export async function throughputRun(cdc: Cdc): Promise<number> {
     await commitBacklog(type, EVENTS);
     void cdc.start();
     let first: { at: number; count: number } | undefined;
-    await waitFor(async () => {
-      const count = await published();
-      if (!first && count > 0) first = { at: performance.now(), count };
-      return count >= EVENTS;
-    }, { what: `${cdc.name} to publish ${EVENTS}`, timeoutMs: 300_000, intervalMs: 100 });
+    await waitFor(
+      async () => {
+        const count = await published();
+        if (!first && count > 0) first = { at: performance.now(), count };
+        return count >= EVENTS;
+      },
+      { what: `${cdc.name} to publish ${EVENTS}`, timeoutMs: 300_000, intervalMs: 100 },
+    );
     const seconds = (performance.now() - first!.at) / 1000;
     return (EVENTS - first!.count) / seconds;
   } finally {

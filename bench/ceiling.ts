@@ -60,7 +60,24 @@ COMMIT;
   const tps: number[] = [];
   for (let i = 0; i < runs; i++) {
     const u = new URL(url);
-    const { stdout } = await exec('pgbench', ['-n', '-h', u.hostname, '-p', u.port || '5432', '-U', u.username || 'postgres', '-c', '8', '-j', '2', '-T', String(seconds), '-f', script, u.pathname.slice(1)]);
+    const { stdout } = await exec('pgbench', [
+      '-n',
+      '-h',
+      u.hostname,
+      '-p',
+      u.port || '5432',
+      '-U',
+      u.username || 'postgres',
+      '-c',
+      '8',
+      '-j',
+      '2',
+      '-T',
+      String(seconds),
+      '-f',
+      script,
+      u.pathname.slice(1),
+    ]);
     const m = /tps = ([\d.]+)/.exec(stdout);
     tps.push(Number(m?.[1] ?? 0));
     console.error(`pgbench run ${i + 1}: ${m?.[1]} tx/s`);
@@ -70,15 +87,18 @@ COMMIT;
   const ours: number[] = [];
   for (let i = 0; i < runs; i++) {
     ours.push(await placementRate(seconds));
-    console.error(`POST /orders run ${i + 1}: ${ours[i]!.toFixed(0)} orders/s`);
+    console.error(`POST /orders run ${i + 1}: ${ours[i].toFixed(0)} orders/s`);
   }
   await drained();
   console.log(
-    table(['ceiling and our order creation', 'median', 'min', 'max'], [
-      ['pgbench: order + outbox insert per transaction, 8 clients, tx/s', ...summarize(tps, 0)],
-      [`POST /orders, ${IN_FLIGHT} in flight, relay paused, orders/s`, ...summarize(ours, 0)],
-      ['our order creation / ceiling', `${((median(ours) / median(tps)) * 100).toFixed(0)} %`, '', ''],
-    ]),
+    table(
+      ['ceiling and our order creation', 'median', 'min', 'max'],
+      [
+        ['pgbench: order + outbox insert per transaction, 8 clients, tx/s', ...summarize(tps, 0)],
+        [`POST /orders, ${IN_FLIGHT} in flight, relay paused, orders/s`, ...summarize(ours, 0)],
+        ['our order creation / ceiling', `${((median(ours) / median(tps)) * 100).toFixed(0)} %`, '', ''],
+      ],
+    ),
   );
   return median(tps);
 }

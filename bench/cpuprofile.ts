@@ -46,7 +46,10 @@ const OWNERS: [RegExp, string][] = [
   [/^kafkajs$/, 'kafkajs'],
   [/^(ioredis|redis-parser|redis-errors|@ioredis\/.+|cluster-key-slot|denque|standard-as-callback)$/, 'Redis client'],
   [/^(pino|pino-.+|sonic-boom|thread-stream|@pinojs\/.+|quick-format-unescaped|on-exit-leak-free|atomic-sleep|safe-stable-stringify)$/, 'pino'],
-  [/^(fastify|@fastify\/.+|find-my-way|avvio|light-my-request|fast-json-stringify|fast-uri|ajv|ajv-.+|secure-json-parse|toad-cache|process-warning|rfdc|abstract-logging|json-schema-ref-resolver)$/, 'fastify'],
+  [
+    /^(fastify|@fastify\/.+|find-my-way|avvio|light-my-request|fast-json-stringify|fast-uri|ajv|ajv-.+|secure-json-parse|toad-cache|process-warning|rfdc|abstract-logging|json-schema-ref-resolver)$/,
+    'fastify',
+  ],
   [/^prom-client$/, 'prom-client'],
   [/^(@prisma\/.+|prisma)$/, 'Prisma'],
 ];
@@ -56,7 +59,7 @@ export function ownerOfUrl(url: string): string | undefined {
   const at = url.lastIndexOf('/node_modules/');
   if (at >= 0) {
     const [first, second] = url.slice(at + '/node_modules/'.length).split('/');
-    const pkg = first?.startsWith('@') ? `${first}/${second}` : first ?? '';
+    const pkg = first?.startsWith('@') ? `${first}/${second}` : (first ?? '');
     return OWNERS.find(([pattern]) => pattern.test(pkg))?.[1] ?? pkg;
   }
   return url.startsWith('file://') || url.startsWith('/') ? 'our code' : undefined;
@@ -93,7 +96,7 @@ export function summarizeProfile(profile: CpuProfile, fromMicros: number, toMicr
     if (up !== undefined) resolve(up);
     const { functionName, url } = node.callFrame;
     const inherited = (up !== undefined ? owner.get(up) : undefined) ?? 'node internals';
-    owner.set(id, !url && functionName in SPECIAL ? (SPECIAL[functionName] ?? null) : ownerOfUrl(url) ?? inherited);
+    owner.set(id, !url && functionName in SPECIAL ? (SPECIAL[functionName] ?? null) : (ownerOfUrl(url) ?? inherited));
     const above = up !== undefined && byId.get(up)!.callFrame.functionName !== '(root)' ? stack.get(up) : undefined;
     stack.set(id, above ? `${above};${frameName(node, repoRoot)}` : frameName(node, repoRoot));
   };
@@ -103,7 +106,7 @@ export function summarizeProfile(profile: CpuProfile, fromMicros: number, toMicr
   for (let i = 0; i < profile.samples.length; i++) {
     at += profile.timeDeltas[i] ?? 0;
     if (at < fromMicros || at > toMicros) continue;
-    const id = profile.samples[i]!;
+    const id = profile.samples[i];
     resolve(id);
     const who = owner.get(id);
     if (who === null || who === undefined) continue; // idle

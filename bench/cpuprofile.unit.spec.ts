@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { foldedText, largestShares, mergeSummaries, ownerOfUrl, summarizeProfile, type CpuProfile } from './cpuprofile.ts';
 import { flameGraphSvg } from './flamegraph.ts';
 
-const frame = (id: number, functionName: string, url = '', children?: number[]) => ({ id, callFrame: { functionName, url, lineNumber: 9, columnNumber: 2 }, children });
+const frame = (id: number, functionName: string, url = '', children?: number[]) => ({
+  id,
+  callFrame: { functionName, url, lineNumber: 9, columnNumber: 2 },
+  children,
+});
 
 // (root) → idle | GC | tick → pg query → node:net write → native writev | our handler → JSON.parse
 const profile: CpuProfile = {
@@ -48,7 +52,11 @@ describe('cpu profile summary', () => {
   });
 
   it('folds stacks root first, with package-relative and repo-relative file names', () => {
-    expect(summary.folded.get('processTicksAndRejections node:internal/process/task_queues:10:3;query pg/lib/client.js:10:3;writeGeneric node:internal/stream_base_commons:10:3;writev')).toBe(1);
+    expect(
+      summary.folded.get(
+        'processTicksAndRejections node:internal/process/task_queues:10:3;query pg/lib/client.js:10:3;writeGeneric node:internal/stream_base_commons:10:3;writev',
+      ),
+    ).toBe(1);
     expect(summary.folded.get('handle lib/src/messaging/consumer.ts:10:3;parse')).toBe(1);
     expect(foldedText(summary.folded).trim().split('\n')).toHaveLength(4);
   });
@@ -66,7 +74,13 @@ describe('cpu profile summary', () => {
 
 describe('flame graph', () => {
   it('draws one titled frame per distinct stack prefix, widths by samples, names escaped', () => {
-    const svg = flameGraphSvg(new Map([['main;a<b>', 3], ['main;c', 1]]), 'test & title');
+    const svg = flameGraphSvg(
+      new Map([
+        ['main;a<b>', 3],
+        ['main;c', 1],
+      ]),
+      'test & title',
+    );
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('<title>a&lt;b&gt; (3 samples, 75.00 %)</title>');
     expect(svg).toContain('<title>main (4 samples, 100.00 %)</title>');

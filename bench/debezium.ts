@@ -18,10 +18,15 @@ const LIBS = join(STATE, 'libs');
 function fetchJars(): void {
   if (existsSync(LIBS) && readdirSync(LIBS).some((f) => f.startsWith('debezium-connector-postgres'))) return;
   console.error('fetching Kafka Connect and Debezium jars with Maven (once)…');
-  execFileSync('mvn', ['-q', '-B', '-f', join(REPO_ROOT, 'infra/debezium/pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`], { stdio: 'inherit' });
+  execFileSync('mvn', ['-q', '-B', '-f', join(REPO_ROOT, 'infra/debezium/pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${LIBS}`], {
+    stdio: 'inherit',
+  });
 }
 
-const properties = (entries: Record<string, string | number>) => Object.entries(entries).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+const properties = (entries: Record<string, string | number>) =>
+  Object.entries(entries)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n') + '\n';
 
 /**
  * Debezium with its defaults, except what the comparison needs (pgoutput, the outbox table only,
@@ -84,8 +89,17 @@ export function debezium(overrides: Record<string, string | number> = {}, port =
       const log = createWriteStream(join(dir, 'connect.log'), { flags: 'a' });
       child = spawn(
         'java',
-        ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', `-Dlog4j2.configurationFile=${join(REPO_ROOT, 'infra/kafka/log4j2.properties')}`, '-cp', `${LIBS}/*`,
-          'org.apache.kafka.connect.cli.ConnectStandalone', join(dir, 'worker.properties'), join(dir, 'connector.properties')],
+        [
+          '-Xms128m',
+          '-Xmx512m',
+          '-XX:+UseG1GC',
+          `-Dlog4j2.configurationFile=${join(REPO_ROOT, 'infra/kafka/log4j2.properties')}`,
+          '-cp',
+          `${LIBS}/*`,
+          'org.apache.kafka.connect.cli.ConnectStandalone',
+          join(dir, 'worker.properties'),
+          join(dir, 'connector.properties'),
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout!.pipe(log);
@@ -109,19 +123,30 @@ export function debezium(overrides: Record<string, string | number> = {}, port =
 export async function debeziumBench(): Promise<void> {
   fetchJars();
   await assertAlone();
-  const TUNED = { 'poll.interval.ms': 10, 'max.batch.size': 8192, 'max.queue.size': 32768, 'producer.override.linger.ms': 5, 'producer.override.batch.size': 262144 };
+  const TUNED = {
+    'poll.interval.ms': 10,
+    'max.batch.size': 8192,
+    'max.queue.size': 32768,
+    'producer.override.linger.ms': 5,
+    'producer.override.batch.size': 262144,
+  };
   const contenders: { label: string; make: () => Cdc }[] = [
     { label: 'outbox-relay (defaults)', make: () => ourRelay() },
     { label: 'Debezium 3.6.1 (defaults)', make: () => debezium() },
     // Debezium waits poll.interval.ms (500) whenever its queue runs empty, and its batches are
     // small by default: this row shows it tuned, so the comparison is not against a strawman.
-    { label: `Debezium 3.6.1 (tuned: ${Object.entries(TUNED).map(([k, v]) => `${k}=${v}`).join(', ')})`, make: () => debezium(TUNED) },
+    {
+      label: `Debezium 3.6.1 (tuned: ${Object.entries(TUNED)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')})`,
+      make: () => debezium(TUNED),
+    },
   ];
   const results = contenders.map(() => ({ throughput: [] as number[], p50: [] as number[], p99: [] as number[] }));
   for (let run = 0; run < RUNS; run++) {
     for (const [i, c] of contenders.entries()) {
       const cdc = c.make();
-      const r = results[i]!;
+      const r = results[i];
       try {
         r.throughput.push(await throughputRun(cdc));
         const lag = await lagRun(cdc);
@@ -134,16 +159,21 @@ export async function debeziumBench(): Promise<void> {
       }
     }
   }
-  const [ours, dbz, tuned] = results as [typeof results[0], typeof results[0], typeof results[0]];
+  const [ours, dbz, tuned] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
   console.log(
-    table(['contender', 'throughput ev/s (med)', 'min', 'max', `lag p50 ms at ${RATE} ev/s (med)`, `lag p99 ms (med)`, 'min', 'max'], contenders.map((c, i) => {
-      const r = results[i]!;
-      return [c.label, ...summarize(r.throughput, 0), summarize(r.p50, 0)[0]!, ...summarize(r.p99, 0)];
-    })),
+    table(
+      ['contender', 'throughput ev/s (med)', 'min', 'max', `lag p50 ms at ${RATE} ev/s (med)`, `lag p99 ms (med)`, 'min', 'max'],
+      contenders.map((c, i) => {
+        const r = results[i];
+        return [c.label, ...summarize(r.throughput, 0), summarize(r.p50, 0)[0], ...summarize(r.p99, 0)];
+      }),
+    ),
   );
   console.log(`\nbacklog ${EVENTS} events; ${RUNS} runs; each contender alone on the machine while measured.`);
   const ratio = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
-  console.log(`throughput ours / Debezium: ${ratio(ours.throughput, dbz.throughput)}× (defaults), ${ratio(ours.throughput, tuned.throughput)}× (tuned); target ≥ 1.0×`);
+  console.log(
+    `throughput ours / Debezium: ${ratio(ours.throughput, dbz.throughput)}× (defaults), ${ratio(ours.throughput, tuned.throughput)}× (tuned); target ≥ 1.0×`,
+  );
   console.log(`p99 lag ours / Debezium: ${ratio(ours.p99, dbz.p99)}× (defaults), ${ratio(ours.p99, tuned.p99)}× (tuned); target ≤ 1.0×`);
   await db.end();
 }

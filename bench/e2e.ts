@@ -46,7 +46,7 @@ export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promis
   for (const sku of skus) await stock(sku, Math.ceil((rate * seconds) / SKUS) * 3 + 10);
   const cpuBefore = cpuSnapshot();
   const fromMicros = monotonicMicros();
-  const results = await openLoop(rate, seconds, () => place(skus[Math.floor(Math.random() * SKUS)]!));
+  const results = await openLoop(rate, seconds, () => place(skus[Math.floor(Math.random() * SKUS)]));
   const window = { fromMicros, toMicros: monotonicMicros() };
   const cpu = cpuSince(cpuBefore);
   const cpuMsPerOrder = Object.fromEntries(CPU_GROUPS.map((g) => [g, (cpu[g] * 1000) / results.length])) as Record<CpuGroup, number>;
@@ -57,9 +57,21 @@ export async function e2eRun(rate: number, seconds: number, db: pg.Pool): Promis
     await new Promise((r) => setTimeout(r, 500));
     ({ sorted, open } = await terminalLatencies(db, ids));
   }
-  const http = results.map((r) => r.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const http = results
+    .map((r) => r.ms)
+    .filter((x) => !Number.isNaN(x))
+    .sort((a, b) => a - b);
   const errors = results.filter((r) => r.status !== 201).length;
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), open, httpP99: percentile(http, 99), errors, cpuMsPerOrder, window, placed: results.length };
+  return {
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    open,
+    httpP99: percentile(http, 99),
+    errors,
+    cpuMsPerOrder,
+    window,
+    placed: results.length,
+  };
 }
 
 /**
@@ -89,7 +101,9 @@ export async function e2eBench(opts: { rates: number[]; seconds: number } = { ra
     let failed = false;
     for (let i = 0; i < RUNS; i++) {
       const r = await e2eRun(rate, opts.seconds, db);
-      console.error(`rate ${rate}/s run ${i + 1}: terminal p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms, open ${r.open}, HTTP p99 ${r.httpP99.toFixed(1)} ms, errors ${r.errors}`);
+      console.error(
+        `rate ${rate}/s run ${i + 1}: terminal p50 ${r.p50.toFixed(0)} ms p99 ${r.p99.toFixed(0)} ms, open ${r.open}, HTTP p99 ${r.httpP99.toFixed(1)} ms, errors ${r.errors}`,
+      );
       p50.push(r.p50);
       p99.push(r.p99);
       http.push(r.httpP99);
@@ -99,11 +113,23 @@ export async function e2eBench(opts: { rates: number[]; seconds: number } = { ra
     const medianP99 = median(p99);
     if (!failed && medianP99 <= 1_000) best = rate;
     const cpuTotal = cpu.map((c) => CPU_GROUPS.reduce((sum, g) => sum + c[g], 0));
-    rows.push([`${rate}/s for ${opts.seconds} s`, ...summarize(p50, 0), ...summarize(p99, 0), summarize(http, 1)[0]!, summarize(cpuTotal, 1)[0]!, failed ? 'no' : medianP99 <= 1_000 ? 'yes' : 'no']);
+    rows.push([
+      `${rate}/s for ${opts.seconds} s`,
+      ...summarize(p50, 0),
+      ...summarize(p99, 0),
+      summarize(http, 1)[0],
+      summarize(cpuTotal, 1)[0],
+      failed ? 'no' : medianP99 <= 1_000 ? 'yes' : 'no',
+    ]);
     cpuRows.push([`${rate}/s`, ...CPU_GROUPS.map((g) => median(cpu.map((c) => c[g])).toFixed(2)), median(cpuTotal).toFixed(2)]);
   }
   await db.end();
-  console.log(table(['offered rate', 'terminal p50 ms (med)', 'min', 'max', 'terminal p99 ms (med)', 'min', 'max', 'HTTP p99 ms', 'CPU ms per order', 'sustained, p99 ≤ 1 s'], rows));
+  console.log(
+    table(
+      ['offered rate', 'terminal p50 ms (med)', 'min', 'max', 'terminal p99 ms (med)', 'min', 'max', 'HTTP p99 ms', 'CPU ms per order', 'sustained, p99 ≤ 1 s'],
+      rows,
+    ),
+  );
   console.log(`\nCPU ms per order by process (median of runs; from /proc over each placement window):\n`);
   console.log(table(['offered rate', ...CPU_GROUPS, 'all'], cpuRows));
   console.log(`\nhighest rate sustained with p99 ≤ 1 s: ${best}/s (target ≥ 500/s)`);

@@ -3,7 +3,17 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-export const CPU_GROUPS = ['postgres', 'order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay', 'kafka', 'redis', 'load generator'] as const;
+export const CPU_GROUPS = [
+  'postgres',
+  'order-service',
+  'inventory-service',
+  'payment-service',
+  'notification-service',
+  'outbox-relay',
+  'kafka',
+  'redis',
+  'load generator',
+] as const;
 export type CpuGroup = (typeof CPU_GROUPS)[number];
 
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;

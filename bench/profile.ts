@@ -35,7 +35,9 @@ export async function profileBench(rate = Number(process.env.BENCH_RATE ?? 120),
     await db.end();
     await stackDown(); // Node writes a profile when its process exits
   }
-  console.error(`profiled ${rate}/s for ${seconds} s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}`);
+  console.error(
+    `profiled ${rate}/s for ${seconds} s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}`,
+  );
 
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   const summaries: ProfiledRun['summaries'] = {};
@@ -61,7 +63,9 @@ export async function profileBench(rate = Number(process.env.BENCH_RATE ?? 120),
     writeFileSync(join(dir, `${name}.svg`), flameGraphSvg(summary.folded, `${name}: ${rate} orders/s for ${seconds} s, placement window only`));
     rows.push([name, run.cpuMsPerOrder[name].toFixed(2), String(summary.busySamples), largestShares(summary, 7)]);
   }
-  console.log(table([`process (${rate}/s for ${seconds} s, under --cpu-prof)`, 'CPU ms per order (/proc)', 'busy samples', 'largest shares of busy samples'], rows));
+  console.log(
+    table([`process (${rate}/s for ${seconds} s, under --cpu-prof)`, 'CPU ms per order (/proc)', 'busy samples', 'largest shares of busy samples'], rows),
+  );
   console.log(`\nprofiles, folded stacks and flame graphs (.svg): ${dir}`);
   // Back to an unprofiled stack, as the other benches expect it.
   await stackUp();

@@ -26,17 +26,22 @@ export async function relayBench(): Promise<void> {
       const lag = await lagRun(relay, printPublishHistogram);
       p50.push(lag.p50);
       p99.push(lag.p99);
-      console.error(`run ${i + 1}/${RUNS}: ${Math.round(throughput[i]!)} events/s; at ${RATE} ev/s lag p50 ${lag.p50} ms, p99 ${lag.p99} ms (${lag.count} events)`);
+      console.error(
+        `run ${i + 1}/${RUNS}: ${Math.round(throughput[i])} events/s; at ${RATE} ev/s lag p50 ${lag.p50} ms, p99 ${lag.p99} ms (${lag.count} events)`,
+      );
     } finally {
       await relay.dispose();
     }
   }
   console.log(
-    table(['relay figure', 'median', 'min', 'max', 'target'], [
-      [`throughput, events/s (${EVENTS} backlog)`, ...summarize(throughput, 0), '≥ 20,000'],
-      [`lag p50 ms at ${RATE} ev/s`, ...summarize(p50, 0), ''],
-      [`lag p99 ms at ${RATE} ev/s`, ...summarize(p99, 0), '≤ 50'],
-    ]),
+    table(
+      ['relay figure', 'median', 'min', 'max', 'target'],
+      [
+        [`throughput, events/s (${EVENTS} backlog)`, ...summarize(throughput, 0), '≥ 20,000'],
+        [`lag p50 ms at ${RATE} ev/s`, ...summarize(p50, 0), ''],
+        [`lag p99 ms at ${RATE} ev/s`, ...summarize(p99, 0), '≤ 50'],
+      ],
+    ),
   );
   await db.end();
 }

@@ -47,7 +47,10 @@ async function httpBench(rate = Number(process.env.BENCH_RATE ?? 500), seconds =
   if (warmup > 0) await window(warmup);
   for (let i = 0; i < runs; i++) {
     const { requests: r, commits } = await window(seconds);
-    const ms = r.map((x) => x.ms).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    const ms = r
+      .map((x) => x.ms)
+      .filter((x) => !Number.isNaN(x))
+      .sort((a, b) => a - b);
     const probe = commits.map((c) => c.ms).sort((a, b) => a - b);
     p50.push(percentile(ms, 50));
     p99.push(percentile(ms, 99));
@@ -56,21 +59,24 @@ async function httpBench(rate = Number(process.env.BENCH_RATE ?? 500), seconds =
     commitMax.push(probe[probe.length - 1] ?? NaN);
     explained.push(100 * shareDuringStalls(r, commits, 25));
     console.error(
-      `run ${i + 1}/${runs} (${mode}): p50 ${p50[i]!.toFixed(1)} ms, p99 ${p99[i]!.toFixed(1)} ms, non-201 ${refused[i]} (connection errors ${r.filter((x) => x.status === 0).length}); ` +
-        `commit probe p99 ${commitP99[i]!.toFixed(1)} ms, max ${commitMax[i]!.toFixed(1)} ms; requests > 25 ms during a commit stall: ${Number.isNaN(explained[i]) ? 'none > 25 ms' : `${explained[i]!.toFixed(0)} %`}`,
+      `run ${i + 1}/${runs} (${mode}): p50 ${p50[i].toFixed(1)} ms, p99 ${p99[i].toFixed(1)} ms, non-201 ${refused[i]} (connection errors ${r.filter((x) => x.status === 0).length}); ` +
+        `commit probe p99 ${commitP99[i].toFixed(1)} ms, max ${commitMax[i].toFixed(1)} ms; requests > 25 ms during a commit stall: ${Number.isNaN(explained[i]) ? 'none > 25 ms' : `${explained[i].toFixed(0)} %`}`,
     );
   }
   await drained();
   const shares = explained.filter((x) => !Number.isNaN(x)); // NaN: no request over 25 ms in that run
   console.log(
-    table([`POST /orders at ${rate}/s for ${seconds} s (${mode})`, 'median', 'min', 'max', 'target'], [
-      ['p50 ms', ...summarize(p50, 1), ''],
-      ['p99 ms', ...summarize(p99, 1), '≤ 25'],
-      ['non-201 answers', ...summarize(refused, 0), '0'],
-      ['commit probe p99 ms (the disk under Postgres)', ...summarize(commitP99, 1), ''],
-      ['commit probe max ms', ...summarize(commitMax, 1), ''],
-      ['% of requests > 25 ms during a commit stall', ...(shares.length ? summarize(shares, 0) : ['none > 25 ms', '', '']), ''],
-    ]),
+    table(
+      [`POST /orders at ${rate}/s for ${seconds} s (${mode})`, 'median', 'min', 'max', 'target'],
+      [
+        ['p50 ms', ...summarize(p50, 1), ''],
+        ['p99 ms', ...summarize(p99, 1), '≤ 25'],
+        ['non-201 answers', ...summarize(refused, 0), '0'],
+        ['commit probe p99 ms (the disk under Postgres)', ...summarize(commitP99, 1), ''],
+        ['commit probe max ms', ...summarize(commitMax, 1), ''],
+        ['% of requests > 25 ms during a commit stall', ...(shares.length ? summarize(shares, 0) : ['none > 25 ms', '', '']), ''],
+      ],
+    ),
   );
 }
 
@@ -85,8 +91,12 @@ async function smoke(): Promise<void> {
   const db = new pg.default.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 1 });
   const run = await e2eRun(20, 3, db);
   await db.end();
-  const cpu = Object.entries(run.cpuMsPerOrder).map(([g, ms]) => `${g} ${ms.toFixed(2)}`).join(', ');
-  console.log(`smoke e2e at 20/s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}; CPU ms per order: ${cpu}`);
+  const cpu = Object.entries(run.cpuMsPerOrder)
+    .map(([g, ms]) => `${g} ${ms.toFixed(2)}`)
+    .join(', ');
+  console.log(
+    `smoke e2e at 20/s: terminal p50 ${run.p50.toFixed(0)} ms, p99 ${run.p99.toFixed(0)} ms, open ${run.open}, errors ${run.errors}; CPU ms per order: ${cpu}`,
+  );
   if (run.errors > 0 || run.open > 0) throw new Error('smoke: orders failed or did not finish');
   console.log(`peak RSS (MiB): ${JSON.stringify(peakRss())}`);
   const profiled = await profileBench(20, 3);
@@ -115,5 +125,5 @@ if (!benches[name]) {
   console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}>`);
   process.exit(2);
 }
-await benches[name]!();
+await benches[name]();
 process.exit(0);

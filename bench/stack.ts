@@ -50,7 +50,14 @@ export function place(sku: string): Promise<{ orderId?: string; ms: number; stat
   const body = JSON.stringify({ customerId: 'bench', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 100 }] });
   return new Promise((resolve) => {
     const req = http.request(
-      { host: ORDER.hostname, port: ORDER.port, path: '/orders', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': uuidv7() } },
+      {
+        host: ORDER.hostname,
+        port: ORDER.port,
+        path: '/orders',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': uuidv7() },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -75,9 +82,11 @@ export function place(sku: string): Promise<{ orderId?: string; ms: number; stat
 export async function closedLoop<T>(concurrency: number, seconds: number, fn: () => Promise<T>): Promise<T[]> {
   const end = performance.now() + seconds * 1000;
   const all: T[] = [];
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) all.push(await fn());
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) all.push(await fn());
+    }),
+  );
   return all;
 }
 
@@ -117,15 +126,24 @@ export async function drained(): Promise<void> {
   type Overview = { slots: { pendingMessages: number; lagBytes: number }[]; consumerLag: { lag: number }[] };
   let polls = 0;
   let unreachable = 0;
-  await waitFor(async () => {
-    unreachable++;
-    const o = (await (await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/api/overview`)).json()) as Overview;
-    unreachable = 0;
-    const left = o.slots.reduce((n, s) => n + s.pendingMessages, 0) + o.consumerLag.reduce((n, c) => n + c.lag, 0);
-    if (polls++ % 30 === 0) console.error(`waiting for the workflow to drain: ${left} messages left`);
-    // lagBytes too: a relay that just started has nothing pending before it reads its slot.
-    return left === 0 && o.consumerLag.length > 0 && o.slots.every((slot) => slot.lagBytes < 65_536);
-  }, { what: 'the workflow to drain', timeoutMs: 30 * 60_000, intervalMs: 1000, abortIf: () => unreachable >= 30, abortReason: 'the relay has not answered for 30 s' });
+  await waitFor(
+    async () => {
+      unreachable++;
+      const o = (await (await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/api/overview`)).json()) as Overview;
+      unreachable = 0;
+      const left = o.slots.reduce((n, s) => n + s.pendingMessages, 0) + o.consumerLag.reduce((n, c) => n + c.lag, 0);
+      if (polls++ % 30 === 0) console.error(`waiting for the workflow to drain: ${left} messages left`);
+      // lagBytes too: a relay that just started has nothing pending before it reads its slot.
+      return left === 0 && o.consumerLag.length > 0 && o.slots.every((slot) => slot.lagBytes < 65_536);
+    },
+    {
+      what: 'the workflow to drain',
+      timeoutMs: 30 * 60_000,
+      intervalMs: 1000,
+      abortIf: () => unreachable >= 30,
+      abortReason: 'the relay has not answered for 30 s',
+    },
+  );
 }
 
 /**

@@ -57,8 +57,8 @@ async function prepare(requireIdle: boolean): Promise<void> {
 
 /** Busy and total jiffies of the whole machine. */
 function machineTicks(): { busy: number; total: number } {
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = cpu[3]! + cpu[4]!;
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const idle = cpu[3] + cpu[4];
   const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
 }
@@ -81,7 +81,9 @@ const SHAPES: Shape[] = ['as-built', 'one-per-db'];
 function scriptFor(name: Database, shape: Shape, dir: string): string {
   const source = join(REPO_ROOT, 'bench', 'workflow-sql', `${name}.sql`);
   if (shape === 'as-built') return source;
-  const lines = readFileSync(source, 'utf8').split('\n').filter((l) => l !== 'BEGIN;' && l !== 'COMMIT;');
+  const lines = readFileSync(source, 'utf8')
+    .split('\n')
+    .filter((l) => l !== 'BEGIN;' && l !== 'COMMIT;');
   const first = lines.findIndex((l) => l.endsWith('\\gset'));
   lines.splice(first + 1, 0, 'BEGIN;');
   const merged = join(dir, `${name}.sql`);
@@ -91,8 +93,35 @@ function scriptFor(name: Database, shape: Shape, dir: string): string {
 
 async function replay(name: Database, script: string, rate: number, seconds: number): Promise<Replay> {
   const url = scratchUrl(name);
-  const { stdout, stderr } = await exec('/usr/bin/time', ['-f', 'cpu %U %S', 'pgbench', '-n', '-M', 'prepared', '-h', url.hostname, '-p', url.port || '5432', '-U', url.username || 'postgres',
-    '-c', String(CLIENTS), '-j', '1', '-R', String(rate), '-T', String(seconds), '-f', script, url.pathname.slice(1)], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout, stderr } = await exec(
+    '/usr/bin/time',
+    [
+      '-f',
+      'cpu %U %S',
+      'pgbench',
+      '-n',
+      '-M',
+      'prepared',
+      '-h',
+      url.hostname,
+      '-p',
+      url.port || '5432',
+      '-U',
+      url.username || 'postgres',
+      '-c',
+      String(CLIENTS),
+      '-j',
+      '1',
+      '-R',
+      String(rate),
+      '-T',
+      String(seconds),
+      '-f',
+      script,
+      url.pathname.slice(1),
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
   const tps = /tps = ([\d.]+)/.exec(stdout)?.[1];
   const lag = /schedule lag: avg ([\d.]+)/.exec(stdout)?.[1];
   const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(stderr);
@@ -108,35 +137,58 @@ export async function workflowSqlBench(
   requireIdle = true,
 ): Promise<void> {
   await prepare(requireIdle);
-  const cores = readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d/.test(l)).length;
+  const cores = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .filter((l) => /^cpu\d/.test(l)).length;
   const dir = mkdtempSync(join(tmpdir(), 'workflow-sql-'));
   const rows: string[][] = [];
-  for (const shape of SHAPES) for (const rate of rates) {
-    const scripts = SERVICE_DATABASES.map((name) => [name, scriptFor(name, shape, dir)] as const);
-    const achieved: number[] = [];
-    const lag: number[] = [];
-    const machine: number[] = [];
-    const postgres: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const before = machineTicks();
-      const results = await Promise.all(scripts.map(([name, script]) => replay(name, script, rate, seconds)));
-      const after = machineTicks();
-      const busyCores = ((after.busy - before.busy) / (after.total - before.total)) * cores;
-      const clientCores = results.reduce((n, r) => n + r.cpuSeconds, 0) / seconds;
-      const slowest = Math.min(...results.map((r) => r.ordersPerSecond));
-      const worstLag = Math.max(...results.map((r) => r.lagMs));
-      achieved.push(slowest);
-      lag.push(worstLag);
-      machine.push(busyCores);
-      postgres.push(busyCores - clientCores);
-      console.error(`${shape}, ${rate} orders/s run ${i + 1}: ${results.map((r) => `${r.database} ${r.ordersPerSecond.toFixed(0)}/s lag ${r.lagMs.toFixed(1)} ms`).join(', ')}; machine ${busyCores.toFixed(2)} cores, pgbench ${clientCores.toFixed(2)}`);
+  for (const shape of SHAPES)
+    for (const rate of rates) {
+      const scripts = SERVICE_DATABASES.map((name) => [name, scriptFor(name, shape, dir)] as const);
+      const achieved: number[] = [];
+      const lag: number[] = [];
+      const machine: number[] = [];
+      const postgres: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const before = machineTicks();
+        const results = await Promise.all(scripts.map(([name, script]) => replay(name, script, rate, seconds)));
+        const after = machineTicks();
+        const busyCores = ((after.busy - before.busy) / (after.total - before.total)) * cores;
+        const clientCores = results.reduce((n, r) => n + r.cpuSeconds, 0) / seconds;
+        const slowest = Math.min(...results.map((r) => r.ordersPerSecond));
+        const worstLag = Math.max(...results.map((r) => r.lagMs));
+        achieved.push(slowest);
+        lag.push(worstLag);
+        machine.push(busyCores);
+        postgres.push(busyCores - clientCores);
+        console.error(
+          `${shape}, ${rate} orders/s run ${i + 1}: ${results.map((r) => `${r.database} ${r.ordersPerSecond.toFixed(0)}/s lag ${r.lagMs.toFixed(1)} ms`).join(', ')}; machine ${busyCores.toFixed(2)} cores, pgbench ${clientCores.toFixed(2)}`,
+        );
+      }
+      const kept = median(lag) < 100 && median(achieved) >= rate * 0.97;
+      rows.push([
+        shape,
+        `${rate} orders/s`,
+        ...summarize(achieved, 0),
+        summarize(lag, 1)[0],
+        summarize(machine, 2)[0],
+        summarize(postgres, 2)[0],
+        kept ? 'yes' : 'no',
+      ]);
     }
-    const kept = median(lag) < 100 && median(achieved) >= rate * 0.97;
-    rows.push([shape, `${rate} orders/s`, ...summarize(achieved, 0), summarize(lag, 1)[0]!, summarize(machine, 2)[0]!, summarize(postgres, 2)[0]!, kept ? 'yes' : 'no']);
-  }
   console.log(
     table(
-      ['transactions', 'workflow SQL alone, offered', 'orders/s (slowest db, med)', 'min', 'max', 'worst schedule lag ms (med)', `machine busy, cores of ${cores} (med)`, 'without pgbench (med)', 'kept up'],
+      [
+        'transactions',
+        'workflow SQL alone, offered',
+        'orders/s (slowest db, med)',
+        'min',
+        'max',
+        'worst schedule lag ms (med)',
+        `machine busy, cores of ${cores} (med)`,
+        'without pgbench (med)',
+        'kept up',
+      ],
       rows,
     ),
   );

@@ -36,7 +36,10 @@ const APPLIED_BY: Record<string, ServiceDatabase[]> = {
 export async function check(input: CheckInput): Promise<CheckReport> {
   const violations: string[] = [];
   const counts: Record<string, number> = {};
-  const dbs = Object.fromEntries(SERVICE_DATABASES.map((db) => [db, new pg.Pool({ connectionString: serviceDatabaseUrl(db), max: 2 })])) as Record<ServiceDatabase, pg.Pool>;
+  const dbs = Object.fromEntries(SERVICE_DATABASES.map((db) => [db, new pg.Pool({ connectionString: serviceDatabaseUrl(db), max: 2 })])) as Record<
+    ServiceDatabase,
+    pg.Pool
+  >;
   try {
     const acknowledged = input.records.filter((r) => r.status === 201 && r.orderId);
     const orderIds = acknowledged.map((r) => r.orderId!);
@@ -55,7 +58,10 @@ export async function check(input: CheckInput): Promise<CheckReport> {
       else if (o.status !== 'COMPLETED' && o.status !== 'CANCELLED') violations.push(`order ${r.orderId} is not terminal (${o.status})`);
     }
     const keys = input.records.map((r) => r.key);
-    const shared = await dbs.orders.query('select idempotency_key, count(*)::int as n from orders where idempotency_key = any($1) group by 1 having count(*) > 1', [keys]);
+    const shared = await dbs.orders.query<{ idempotency_key: string; n: number }>(
+      'select idempotency_key, count(*)::int as n from orders where idempotency_key = any($1) group by 1 having count(*) > 1',
+      [keys],
+    );
     for (const row of shared.rows) violations.push(`${row.n} orders share idempotency key ${row.idempotency_key}`);
     const completed = orders.rows.filter((o) => o.status === 'COMPLETED');
     counts.completed = completed.length;
@@ -68,10 +74,14 @@ export async function check(input: CheckInput): Promise<CheckReport> {
       [Object.keys(input.startStock)],
     );
     const sold = new Map(items.rows.map((r) => [r.sku, Number(r.sold)]));
-    const stock = await dbs.inventory.query<{ sku: string; on_hand: number; reserved: number }>('select sku, on_hand, reserved from products where sku = any($1)', [Object.keys(input.startStock)]);
+    const stock = await dbs.inventory.query<{ sku: string; on_hand: number; reserved: number }>(
+      'select sku, on_hand, reserved from products where sku = any($1)',
+      [Object.keys(input.startStock)],
+    );
     for (const p of stock.rows) {
-      const expected = input.startStock[p.sku]! - (sold.get(p.sku) ?? 0);
-      if (p.on_hand !== expected) violations.push(`${p.sku}: onHand ${p.on_hand}, expected ${expected} (start ${input.startStock[p.sku]} − sold ${sold.get(p.sku) ?? 0})`);
+      const expected = input.startStock[p.sku] - (sold.get(p.sku) ?? 0);
+      if (p.on_hand !== expected)
+        violations.push(`${p.sku}: onHand ${p.on_hand}, expected ${expected} (start ${input.startStock[p.sku]} − sold ${sold.get(p.sku) ?? 0})`);
       if (p.reserved !== 0) violations.push(`${p.sku}: ${p.reserved} units still reserved`);
       if (p.on_hand < 0 || p.reserved < 0) violations.push(`${p.sku}: negative stock`);
     }
@@ -94,7 +104,10 @@ export async function check(input: CheckInput): Promise<CheckReport> {
     counts.refunds = pay.rows.filter((p) => Number(p.refunded) > 0).length;
 
     // 4. exactly one notification per terminal order
-    const notes = await dbs.notifications.query<{ order_id: string; n: number }>('select order_id::text, count(*)::int as n from notifications where order_id = any($1::uuid[]) group by 1', [orderIds]);
+    const notes = await dbs.notifications.query<{ order_id: string; n: number }>(
+      'select order_id::text, count(*)::int as n from notifications where order_id = any($1::uuid[]) group by 1',
+      [orderIds],
+    );
     const noteBy = new Map(notes.rows.map((n) => [n.order_id, n.n]));
     for (const o of orders.rows) if ((noteBy.get(o.id) ?? 0) !== 1) violations.push(`order ${o.id}: ${noteBy.get(o.id) ?? 0} notifications`);
 
@@ -167,7 +180,8 @@ async function scan(topics: string[], onMessage: (topic: string, key: string, va
   const admin = client.admin();
   await admin.connect();
   const remaining = new Map<string, number>();
-  for (const t of topics) for (const p of await admin.fetchTopicOffsets(t)) if (Number(p.high) > Number(p.low)) remaining.set(`${t}:${p.partition}`, Number(p.high));
+  for (const t of topics)
+    for (const p of await admin.fetchTopicOffsets(t)) if (Number(p.high) > Number(p.low)) remaining.set(`${t}:${p.partition}`, Number(p.high));
   await admin.disconnect();
   if (remaining.size === 0) return;
   const consumer = client.consumer({ groupId: `checker-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 100 });

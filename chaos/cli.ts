@@ -24,7 +24,7 @@ if (action === 'soak') {
   for (const v of report.violations.slice(0, 50)) console.log(`  - ${v}`);
   process.exit(report.violations.length === 0 ? 0 : 1);
 } else if (action && ACTIONS[action]) {
-  await ACTIONS[action]!(rest[0], rest[1]);
+  await ACTIONS[action](rest[0], rest[1]);
   process.exit(0);
 } else {
   console.error(`usage: npm run chaos -- <${[...Object.keys(ACTIONS), 'soak'].join('|')}> [target]`);

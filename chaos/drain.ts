@@ -15,7 +15,7 @@ export async function consumerLag(admin: Admin, groups: Record<string, string[]>
       const ends = await admin.fetchTopicOffsets(topic);
       const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
       for (const end of ends) {
-        const c = Number(committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
+        const c = Number(committed.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
         lag += Math.max(0, Number(end.offset) - Math.max(c, Number(end.low)));
       }
     }

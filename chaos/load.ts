@@ -42,16 +42,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord[]> {
   for (let i = 0; i < opts.orders; i++) {
     const due = start + (i * 1000) / opts.rate;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-    const sku = opts.skus[Math.floor(opts.random() * opts.skus.length)]!;
+    const sku = opts.skus[Math.floor(opts.random() * opts.skus.length)];
     const quantity = 1 + Math.floor(opts.random() * 3);
-    const token = opts.tokens[Math.floor(opts.random() * opts.tokens.length)]!;
+    const token = opts.tokens[Math.floor(opts.random() * opts.tokens.length)];
     inFlight.push(
-      placeWithRetries(opts, { i, key: uuidv7(), sku, quantity, token, sentAt: new Date().toISOString(), status: null, orderId: null, attempts: 0 }).then((r) => {
-        records.push(r);
-        done++;
-        if (r.status === 201) ok++;
-        appendFileSync(opts.recordFile, `${JSON.stringify(r)}\n`);
-      }),
+      placeWithRetries(opts, { i, key: uuidv7(), sku, quantity, token, sentAt: new Date().toISOString(), status: null, orderId: null, attempts: 0 }).then(
+        (r) => {
+          records.push(r);
+          done++;
+          if (r.status === 201) ok++;
+          appendFileSync(opts.recordFile, `${JSON.stringify(r)}\n`);
+        },
+      ),
     );
   }
   await Promise.all(inFlight);
@@ -61,7 +63,12 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord[]> {
 }
 
 async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadRecord> {
-  const body = JSON.stringify({ customerId: `load-${r.i % 50}`, currency: 'EUR', paymentToken: r.token, items: [{ sku: r.sku, quantity: r.quantity, unitPriceCents: 199 }] });
+  const body = JSON.stringify({
+    customerId: `load-${r.i % 50}`,
+    currency: 'EUR',
+    paymentToken: r.token,
+    items: [{ sku: r.sku, quantity: r.quantity, unitPriceCents: 199 }],
+  });
   const giveUp = Date.now() + (opts.giveUpMs ?? 120_000);
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2_000)) {
     r.attempts++;
@@ -75,7 +82,7 @@ async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadR
       const text = await res.text();
       r.status = res.status;
       if (res.status === 201) {
-        r.orderId = JSON.parse(text).orderId;
+        r.orderId = (JSON.parse(text) as { orderId: string }).orderId;
         delete r.error;
         return r;
       }

@@ -24,20 +24,29 @@ export interface SoakOptions {
 
 /** One fault = an injection and, after a pause, its recovery. Kinds are cycled so every kind appears. */
 const FAULTS: { name: string; run: (random: () => number) => Promise<FaultRecord[]> }[] = [
-  { name: 'kill service', run: async (r) => killAndRestart(STACK_PROCESSES[Math.floor(r() * 4)]!) },
+  { name: 'kill service', run: async (r) => killAndRestart(STACK_PROCESSES[Math.floor(r() * 4)]) },
   { name: 'kill relay', run: async () => killAndRestart('outbox-relay') },
-  { name: 'kafka outage', run: async () => withPause([await ACTIONS['kafka-stop']!()], 4_000, () => ACTIONS['kafka-start']!()) },
-  { name: 'pg restart', run: async () => [await ACTIONS['pg-restart']!()] },
-  { name: 'walsender killed', run: async (r) => [await ACTIONS['pg-kill-walsender']!(['orders', 'inventory', 'payments', 'notifications'][Math.floor(r() * 4)])] },
-  { name: 'redis outage', run: async () => withPause([await ACTIONS['redis-stop']!()], 3_000, () => ACTIONS['redis-start']!()) },
-  { name: 'hung process', run: async (r) => { const t = STACK_PROCESSES[Math.floor(r() * 5)]!; return withPause([await ACTIONS.pause!(t)], 3_000, () => ACTIONS.resume!(t)); } },
-  { name: 'poison message', run: async () => [await ACTIONS.poison!('order.events')] },
+  { name: 'kafka outage', run: async () => withPause([await ACTIONS['kafka-stop']()], 4_000, () => ACTIONS['kafka-start']()) },
+  { name: 'pg restart', run: async () => [await ACTIONS['pg-restart']()] },
+  {
+    name: 'walsender killed',
+    run: async (r) => [await ACTIONS['pg-kill-walsender'](['orders', 'inventory', 'payments', 'notifications'][Math.floor(r() * 4)])],
+  },
+  { name: 'redis outage', run: async () => withPause([await ACTIONS['redis-stop']()], 3_000, () => ACTIONS['redis-start']()) },
+  {
+    name: 'hung process',
+    run: async (r) => {
+      const t = STACK_PROCESSES[Math.floor(r() * 5)];
+      return withPause([await ACTIONS.pause(t)], 3_000, () => ACTIONS.resume(t));
+    },
+  },
+  { name: 'poison message', run: async () => [await ACTIONS.poison('order.events')] },
 ];
 
 async function killAndRestart(target: string): Promise<FaultRecord[]> {
-  const killed = await ACTIONS.kill!(target);
+  const killed = await ACTIONS.kill(target);
   await new Promise((r) => setTimeout(r, 1_000));
-  return [killed, await ACTIONS.restart!(target)];
+  return [killed, await ACTIONS.restart(target)];
 }
 
 async function withPause(first: FaultRecord[], ms: number, recover: () => Promise<FaultRecord>): Promise<FaultRecord[]> {
@@ -73,13 +82,21 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   mkdirSync(join(STATE_DIR, 'chaos'), { recursive: true });
   const recordFile = join(STATE_DIR, 'chaos', `load-${run}.jsonl`);
   const started = Date.now();
-  const load = runLoad({ orderUrl: `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`, orders: opts.orders, rate: opts.rate, skus, tokens: ['tok_ok', 'tok_ok', 'tok_ok', 'tok_decline', 'tok_flaky'], random, recordFile });
+  const load = runLoad({
+    orderUrl: `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`,
+    orders: opts.orders,
+    rate: opts.rate,
+    skus,
+    tokens: ['tok_ok', 'tok_ok', 'tok_ok', 'tok_decline', 'tok_flaky'],
+    random,
+    recordFile,
+  });
   const faults: FaultRecord[] = [];
   const poisonKeys: string[] = [];
   for (let i = 0; i < faultTimes.length; i++) {
-    const wait = started + faultTimes[i]! - Date.now();
+    const wait = started + faultTimes[i] - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const kind = FAULTS[i % FAULTS.length]!;
+    const kind = FAULTS[i % FAULTS.length];
     try {
       const done = await kind.run(random);
       faults.push(...done);
@@ -92,9 +109,9 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
 
   // Drain: everything back up, every acknowledged order terminal, every consumer caught up.
   const drainStart = Date.now();
-  await ACTIONS['kafka-start']!();
-  await ACTIONS['redis-start']!();
-  for (const p of STACK_PROCESSES) await ACTIONS.resume!(p).catch(() => undefined);
+  await ACTIONS['kafka-start']();
+  await ACTIONS['redis-start']();
+  for (const p of STACK_PROCESSES) await ACTIONS.resume(p).catch(() => undefined);
   await stackUp();
   await waitTerminal(records.filter((r) => r.orderId).map((r) => r.orderId!));
   await waitQuiet();
@@ -114,8 +131,10 @@ async function waitQuiet(timeoutMs = 300_000): Promise<void> {
   await admin.connect();
   const deadline = Date.now() + timeoutMs;
   try {
-    for (let quiet = 0; quiet < 2 && Date.now() < deadline; ) {
-      const lag = await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/lag`).then((r) => r.json() as Promise<{ slots: { pendingMessages: number; lagBytes: number | null }[] }>).catch(() => undefined);
+    for (let quiet = 0; quiet < 2 && Date.now() < deadline;) {
+      const lag = await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/lag`)
+        .then((r) => r.json() as Promise<{ slots: { pendingMessages: number; lagBytes: number | null }[] }>)
+        .catch(() => undefined);
       const relayIdle = lag !== undefined && lag.slots.every((s) => s.pendingMessages === 0 && (s.lagBytes ?? 0) < 1_000_000);
       quiet = relayIdle && (await consumerLag(admin)) === 0 ? quiet + 1 : 0;
       await new Promise((r) => setTimeout(r, 1_000));
@@ -131,8 +150,10 @@ async function waitTerminal(orderIds: string[], timeoutMs = 300_000): Promise<vo
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const open = (await db.query("select count(*)::int as n from orders where id = any($1::uuid[]) and status not in ('COMPLETED', 'CANCELLED')", [orderIds])).rows[0].n;
-      const notified = (await notifications.query('select count(distinct order_id)::int as n from notifications where order_id = any($1::uuid[])', [orderIds])).rows[0].n;
+      const open = (await db.query<{ n: number }>("select count(*)::int as n from orders where id = any($1::uuid[]) and status not in ('COMPLETED', 'CANCELLED')", [orderIds]))
+        .rows[0].n;
+      const notified = (await notifications.query<{ n: number }>('select count(distinct order_id)::int as n from notifications where order_id = any($1::uuid[])', [orderIds]))
+        .rows[0].n;
       if (open === 0 && notified >= orderIds.length) return;
       if (Date.now() > deadline) return; // the checker reports what is still open
       process.stderr.write(`\r[drain] ${open} orders open, ${orderIds.length - notified} without notification   `);

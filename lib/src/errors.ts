@@ -27,7 +27,14 @@ const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ET
 // and a transaction that died with its connection.
 const TRANSIENT_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2034']);
 // Driver-adapter error kinds that mean the connection, not the statement, failed.
-const TRANSIENT_ADAPTER_KINDS = new Set(['ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'DatabaseNotReachable', 'TransactionWriteConflict', 'TransactionAlreadyClosed']);
+const TRANSIENT_ADAPTER_KINDS = new Set([
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'DatabaseNotReachable',
+  'TransactionWriteConflict',
+  'TransactionAlreadyClosed',
+]);
 
 /** The Postgres SQLSTATE or adapter kind inside a Prisma error (meta.driverAdapterError.cause). */
 function adapterCause(error: unknown): { code?: string; originalCode?: string; kind?: string } | undefined {
@@ -47,10 +54,19 @@ export function isTransient(error: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_NODE_CODES.has(code) || TRANSIENT_PRISMA_CODES.has(code))) return true;
     const cause = adapterCause(e);
-    if (cause && (TRANSIENT_SQLSTATES.has(cause.originalCode ?? '') || TRANSIENT_SQLSTATES.has(cause.code ?? '') || TRANSIENT_ADAPTER_KINDS.has(cause.kind ?? ''))) return true;
-    const message = String((e as { message?: unknown }).message ?? '');
+    if (
+      cause &&
+      (TRANSIENT_SQLSTATES.has(cause.originalCode ?? '') || TRANSIENT_SQLSTATES.has(cause.code ?? '') || TRANSIENT_ADAPTER_KINDS.has(cause.kind ?? ''))
+    )
+      return true;
+    const message = (e as { message?: unknown }).message;
     // Prisma's adapter wraps driver errors; these texts are the driver's own for a dropped connection.
-    if (/Connection terminated|terminating connection|Client has encountered a connection error|connection is closed|Can't reach database/i.test(message)) return true;
+    if (
+      /Connection terminated|terminating connection|Client has encountered a connection error|connection is closed|Can't reach database/i.test(
+        typeof message === 'string' ? message : '',
+      )
+    )
+      return true;
   }
   return false;
 }

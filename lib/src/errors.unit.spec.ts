@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, isTransient, isUniqueViolation } from './errors.ts';
 
-const prismaError = (code: string, cause: Record<string, string>) => Object.assign(new Error('Database error'), { code, meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
+const prismaError = (code: string, cause: Record<string, string>) =>
+  Object.assign(new Error('Database error'), { code, meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
 
 describe('isTransient', () => {
   it.each([

@@ -1,6 +1,6 @@
 import type { Logger } from './logger.ts';
 
-export type Closer = () => Promise<unknown> | unknown;
+export type Closer = () => unknown; // may return a promise, which is awaited
 
 /**
  * Runs the closers in reverse order of registration on SIGTERM/SIGINT (stop taking work first,

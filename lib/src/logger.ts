@@ -13,17 +13,25 @@ function destination() {
   const minLength = Number(process.env.LOG_BUFFER_BYTES ?? 4096);
   if (!(minLength > 0)) return pinoDestination({ dest: 1, sync: true });
   const stream = pinoDestination({ dest: 1, sync: false, minLength: Math.min(minLength, 65_536) });
-  setInterval(() => {
-    try {
-      stream.flush();
-    } catch {
-      // not ready yet (still opening) or already closed: the next tick or exit flushes
-    }
-  }, Number(process.env.LOG_FLUSH_MS ?? 200)).unref();
+  setInterval(
+    () => {
+      try {
+        stream.flush();
+      } catch {
+        // not ready yet (still opening) or already closed: the next tick or exit flushes
+      }
+    },
+    Number(process.env.LOG_FLUSH_MS ?? 200),
+  ).unref();
   return stream;
 }
 
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', options: LoggerOptions = {}, stream: DestinationStream = destination()): Logger {
+export function createLogger(
+  service: string,
+  level = process.env.LOG_LEVEL ?? 'info',
+  options: LoggerOptions = {},
+  stream: DestinationStream = destination(),
+): Logger {
   return pino(
     {
       level,

@@ -82,7 +82,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     acquireTimeoutMs,
     onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection lost'),
   });
-  const prisma = createPrisma(def.PrismaClient as never, { pool }) as P;
+  const prisma = createPrisma<P>(def.PrismaClient, { pool });
   const sql = new SqlDatabase(pool);
   closers.push(() => prisma.$disconnect());
   const redis = createRedis(common.redisUrl, logger);
@@ -101,7 +101,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
       database: async () => void (await prisma.$queryRawUnsafe('SELECT 1')),
       redis: async () => void (await redis.ping()),
       kafka: async () => {
-        adminConnected ??= admin.connect().catch((e) => ((adminConnected = undefined), Promise.reject(e)));
+        adminConnected ??= admin.connect().catch((e: Error) => ((adminConnected = undefined), Promise.reject(e)));
         await adminConnected;
         await admin.describeCluster();
       },
@@ -131,7 +131,18 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
       const backoff = exponentialBackoff(250, 5_000);
       for (;;) {
         try {
-          const consumer = await runConsumer({ kafka, groupId: def.name, topics, handler, logger, registry, retry, partitions: common.topicPartitions, commitIntervalMs, maxWaitMs });
+          const consumer = await runConsumer({
+            kafka,
+            groupId: def.name,
+            topics,
+            handler,
+            logger,
+            registry,
+            retry,
+            partitions: common.topicPartitions,
+            commitIntervalMs,
+            maxWaitMs,
+          });
           closers.push(() => consumer.stop());
           return;
         } catch (error) {

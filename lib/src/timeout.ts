@@ -4,7 +4,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, timeoutError: ()
     const timer = setTimeout(() => reject(timeoutError()), ms);
     promise.then(
       (value) => (clearTimeout(timer), resolve(value)),
-      (error) => (clearTimeout(timer), reject(error)),
+      (error: unknown) => (clearTimeout(timer), reject(error as Error)),
     );
   });
 }

@@ -19,7 +19,14 @@ await runService<Db>({
     const faultKillAfterCommit = env.bool('FAULT_KILL_AFTER_ORDER_COMMIT', false);
     const rateLimitPerMinute = env.int('ORDER_RATE_LIMIT_PER_MIN', 0, { min: 0 });
     env.done();
-    await ctx.app.register(orderRoutes, { prisma: ctx.prisma, sql: ctx.sql, deadlineMs, idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000, faultKillAfterCommit, rateLimitPerMinute });
+    await ctx.app.register(orderRoutes, {
+      prisma: ctx.prisma,
+      sql: ctx.sql,
+      deadlineMs,
+      idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000,
+      faultKillAfterCommit,
+      rateLimitPerMinute,
+    });
     await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql));
     ctx.onClose(startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs));
   },

@@ -67,7 +67,7 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
   const topicMap = Object.fromEntries(
     env.list('RELAY_TOPIC_MAP', []).map((pair) => {
       const [from, to] = pair.split('=');
-      return [from!.trim(), (to ?? '').trim()];
+      return [from.trim(), (to ?? '').trim()];
     }),
   );
   const config: RelayConfig = {

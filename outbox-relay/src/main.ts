@@ -29,13 +29,17 @@ const route = createRouter(config.topicMap);
 // and WAL decoding run in parallel; small ones (steady traffic) are sent from the main thread.
 const thread =
   config.publishThreads > 0
-    ? new PublisherThreads({ brokers: config.kafkaBrokers, partitions: config.topicPartitions, sources: config.sources.map((s) => s.name), logLevel: config.logLevel }, config.publishThreads, logger)
+    ? new PublisherThreads(
+        { brokers: config.kafkaBrokers, partitions: config.topicPartitions, sources: config.sources.map((s) => s.name), logLevel: config.logLevel },
+        config.publishThreads,
+        logger,
+      )
     : undefined;
 const publishers: Publisher[] = config.sources.map((source, i) => {
   const inline = new KafkaPublisher(kafka, config.topicPartitions, source.name);
   return thread ? sizeRouted(inline, thread.publisher(i), config.threadedBatchMin) : inline;
 });
-const streams = config.sources.map((source, i) => new OutboxStream(source, config, publishers[i]!, route, metrics, logger.child({ database: source.name })));
+const streams = config.sources.map((source, i) => new OutboxStream(source, config, publishers[i], route, metrics, logger.child({ database: source.name })));
 const pools = new Map(config.sources.map((s) => [s.name, new pg.Pool({ connectionString: s.connectionString, max: 2 })]));
 for (const pool of pools.values()) pool.on('error', () => undefined);
 const lag = new LagMonitor(streams, pools, metrics);
@@ -45,7 +49,7 @@ const app = createApp({
   logger,
   registry,
   readiness: {
-    kafka: () => publishers[0]!.isReachable(),
+    kafka: () => publishers[0].isReachable(),
     // Ready when every slot is either streamed by us or by a healthy peer (we are its standby).
     replication: async () => {
       const bad = streams.filter((s) => s.state !== 'active' && s.state !== 'standby');
@@ -59,7 +63,7 @@ app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.po
 const admin = kafka.admin();
 const monitor = new DashboardMonitor(lag, metrics, admin, config.serviceUrls);
 const deadLetters = new DeadLetters(kafka, admin);
-await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: config.serviceUrls['order-service']!, adminToken: readAdminToken() });
+await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: config.serviceUrls['order-service'], adminToken: readAdminToken() });
 
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(logger, [

@@ -20,7 +20,16 @@ describe('bench smoke', { timeout: 180_000 }, () => {
     expect(stdout).toMatch(/smoke e2e at 20\/s: terminal p50 \d+ ms, p99 \d+ ms, open 0, errors 0/);
     // every process of an order shows up with some CPU: a broken /proc reading would give 0
     const cpu = /CPU ms per order: (.*)/.exec(stdout)?.[1] ?? '';
-    for (const name of ['postgres', 'order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay', 'kafka', 'load generator']) {
+    for (const name of [
+      'postgres',
+      'order-service',
+      'inventory-service',
+      'payment-service',
+      'notification-service',
+      'outbox-relay',
+      'kafka',
+      'load generator',
+    ]) {
       expect(Number(new RegExp(`${name} ([\\d.]+)`).exec(cpu)?.[1])).toBeGreaterThan(0);
     }
     expect(stdout).toMatch(/peak RSS \(MiB\): \{"order-service":\d+/);

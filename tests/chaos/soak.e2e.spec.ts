@@ -37,17 +37,20 @@ describe('chaos soak', { timeout: 600_000 }, () => {
     const payments = pool('payments', 1);
     const orders = pool('orders', 1);
     try {
-      const sku = Object.keys(clean.input.startStock)[0]!;
+      const sku = Object.keys(clean.input.startStock)[0];
       const orderId = clean.input.records.find((r) => r.orderId)!.orderId!;
       await inventory.query('update products set on_hand = on_hand + 1 where sku = $1', [sku]);
       const inbox = await payments.query(
         "delete from processed_events where event_id = (select event_id from processed_events where event_type = 'PaymentRequested' order by processed_at desc limit 1) returning *",
       );
       expect(inbox.rowCount).toBe(1);
-      await ACTIONS.kill!('outbox-relay');
+      await ACTIONS.kill('outbox-relay');
       const lostId = uuidv7();
       // A type of this topic that every consumer ignores, so its late delivery changes nothing.
-      await orders.query("insert into outbox (id, aggregate_type, aggregate_id, type, payload) values ($1, 'order', $2, 'OrderCreated', jsonb_build_object('orderId', $2::text))", [lostId, orderId]);
+      await orders.query(
+        "insert into outbox (id, aggregate_type, aggregate_id, type, payload) values ($1, 'order', $2, 'OrderCreated', jsonb_build_object('orderId', $2::text))",
+        [lostId, orderId],
+      );
 
       const broken = await check(clean.input);
       expect(broken.violations).toEqual(
@@ -61,7 +64,10 @@ describe('chaos soak', { timeout: 600_000 }, () => {
       // Undo the damage: the checker must go quiet again, so it is not just always complaining.
       await inventory.query('update products set on_hand = on_hand - 1 where sku = $1', [sku]);
       const r = inbox.rows[0];
-      await payments.query('insert into processed_events (consumer, event_id, event_type, topic, partition, "offset", processed_at) values ($1, $2, $3, $4, $5, $6, $7)', [r.consumer, r.event_id, r.event_type, r.topic, r.partition, r.offset, r.processed_at]);
+      await payments.query(
+        'insert into processed_events (consumer, event_id, event_type, topic, partition, "offset", processed_at) values ($1, $2, $3, $4, $5, $6, $7)',
+        [r.consumer, r.event_id, r.event_type, r.topic, r.partition, r.offset, r.processed_at],
+      );
       await stackUp();
       let after = await check(clean.input);
       for (let i = 0; i < 15 && after.violations.length > 0; i++) {

@@ -25,7 +25,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-
 describe('operations page', { timeout: 180_000 }, () => {
   it('shows throughput, warns while Kafka is down, recovers, replays dead letters with the token only', async () => {
     await page.goto(`${stack.relay.url}/`);
@@ -39,7 +38,7 @@ describe('operations page', { timeout: 180_000 }, () => {
     expect(await page.locator('#chart-rate canvas').count()).toBeGreaterThan(0);
 
     // Order lookup: its timeline across services.
-    const done = await waitTerminal(stack, placed[0]!.orderId);
+    const done = await waitTerminal(stack, placed[0].orderId);
     await page.fill('#order-id', done.orderId);
     await page.click('#order-form button');
     await page.waitForSelector('#order-status');
@@ -56,7 +55,11 @@ describe('operations page', { timeout: 180_000 }, () => {
     await page.screenshot({ path: `${OUT}/dashboard-kafka-down.png`, fullPage: true });
 
     await infra('kafka-start');
-    await page.waitForFunction(() => Number(document.querySelector('#max-age-value')?.textContent) === 0 && !document.querySelector('#warning')?.classList.contains('show'), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('#max-age-value')?.textContent) === 0 && !document.querySelector('#warning')?.classList.contains('show'),
+      undefined,
+      { timeout: 60_000 },
+    );
 
     // Dead letters: a poison message shows up with its error; replay needs the admin token.
     const key = `dash-poison-${Date.now()}`;
@@ -68,7 +71,9 @@ describe('operations page', { timeout: 180_000 }, () => {
     await page.waitForFunction(() => (document.querySelector('#replay-result')?.textContent ?? '').includes('Refused (401)'), undefined, { timeout: 10_000 });
     await page.fill('#admin-token', 'test-admin-token');
     await row.locator('button.replay').click();
-    await page.waitForFunction(() => (document.querySelector('#replay-result')?.textContent ?? '').includes('Replayed to order.events'), undefined, { timeout: 10_000 });
+    await page.waitForFunction(() => (document.querySelector('#replay-result')?.textContent ?? '').includes('Replayed to order.events'), undefined, {
+      timeout: 10_000,
+    });
     await page.screenshot({ path: `${OUT}/dashboard.png`, fullPage: true });
   });
 

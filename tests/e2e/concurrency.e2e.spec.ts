@@ -41,7 +41,9 @@ describe('no oversell under concurrency', { timeout: 180_000 }, () => {
     expect(await product(stack, sku)).toMatchObject({ onHand: 0, reserved: 0, available: 0 });
     // Both inventory instances took part (the group split the partitions between them).
     const handled = await Promise.all(
-      stack.instances['inventory-service'].map(async (p) => /consumer_messages_total\{[^}]*outcome="ok"[^}]*\} (\d+)/.exec(await (await fetch(`${p.url}/metrics`)).text())?.[1]),
+      stack.instances['inventory-service'].map(
+        async (p) => /consumer_messages_total\{[^}]*outcome="ok"[^}]*\} (\d+)/.exec(await (await fetch(`${p.url}/metrics`)).text())?.[1],
+      ),
     );
     expect(handled.every((n) => Number(n) > 0)).toBe(true);
   });

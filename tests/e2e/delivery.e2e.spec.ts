@@ -6,7 +6,19 @@ import { SERVICE_DATABASES } from '@shop/lib/db/databases';
 import { pool } from '../support/infra.ts';
 import { Collector, produce, waitDrained } from '../support/kafka.ts';
 import { waitFor } from '../support/processes.ts';
-import { getOrder, netCharged, notifications, payments, placeOrder, product, setStock, startStack, uniqueSku, waitTerminal, type Stack } from '../support/stack.ts';
+import {
+  getOrder,
+  netCharged,
+  notifications,
+  payments,
+  placeOrder,
+  product,
+  setStock,
+  startStack,
+  uniqueSku,
+  waitTerminal,
+  type Stack,
+} from '../support/stack.ts';
 
 const GROUPS = {
   'order-service': ['inventory.events', 'payment.events'],
@@ -22,7 +34,17 @@ beforeAll(async () => {
 afterAll(() => Promise.all(Object.values(pools).map((p) => p.end())));
 
 const byHand = (type: string, orderId: string, payload: Record<string, unknown>) =>
-  JSON.stringify({ id: uuidv7(), type, aggregateType: 'order', aggregateId: orderId, occurredAt: new Date().toISOString(), correlationId: orderId, causationId: null, version: 1, payload: { orderId, ...payload } });
+  JSON.stringify({
+    id: uuidv7(),
+    type,
+    aggregateType: 'order',
+    aggregateId: orderId,
+    occurredAt: new Date().toISOString(),
+    correlationId: orderId,
+    causationId: null,
+    version: 1,
+    payload: { orderId, ...payload },
+  });
 
 describe('delivery semantics', { timeout: 120_000 }, () => {
   it('applies every event once when every message of an order is delivered twice', async () => {
@@ -36,14 +58,36 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     // Re-publish, by hand, every event this order produced in every service, as the relay would.
     const events = [];
     for (const db of SERVICE_DATABASES) {
-      const rows = await pools[db]!.query('select id::text, aggregate_type, aggregate_id, type, payload, headers, created_at from outbox where aggregate_id = $1', [orderId]);
+      const rows = await pools[db].query(
+        'select id::text, aggregate_type, aggregate_id, type, payload, headers, created_at from outbox where aggregate_id = $1',
+        [orderId],
+      );
       events.push(...rows.rows);
     }
     expect(events.map((e) => e.type).sort()).toEqual(
-      ['NotificationSent', 'OrderCompleted', 'OrderCreated', 'PaymentCaptured', 'PaymentRequested', 'StockCommitted', 'StockReservationRequested', 'StockReserved'].sort(),
+      [
+        'NotificationSent',
+        'OrderCompleted',
+        'OrderCreated',
+        'PaymentCaptured',
+        'PaymentRequested',
+        'StockCommitted',
+        'StockReservationRequested',
+        'StockReserved',
+      ].sort(),
     );
     for (const e of events) {
-      const value = JSON.stringify({ id: e.id, type: e.type, aggregateType: e.aggregate_type, aggregateId: e.aggregate_id, occurredAt: e.created_at, correlationId: orderId, causationId: null, version: 1, payload: e.payload });
+      const value = JSON.stringify({
+        id: e.id,
+        type: e.type,
+        aggregateType: e.aggregate_type,
+        aggregateId: e.aggregate_id,
+        occurredAt: e.created_at,
+        correlationId: orderId,
+        causationId: null,
+        version: 1,
+        payload: e.payload,
+      });
       await produce(`${e.aggregate_type}.events`, [{ key: orderId, value, headers: { 'event-id': e.id } }]);
     }
     await waitDrained(GROUPS);
@@ -66,9 +110,11 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     ]);
     await waitDrained({ 'inventory-service': ['order.events'] });
     expect(await product(stack, sku)).toMatchObject({ onHand: 5, reserved: 0 });
-    const reservation = await pools.inventory!.query('select status from reservations where order_id = $1', [orderId]);
+    const reservation = await pools.inventory.query('select status from reservations where order_id = $1', [orderId]);
     expect(reservation.rows).toEqual([{ status: 'RELEASED' }]);
-    const rejected = await pools.inventory!.query("select payload->>'reason' as reason from outbox where aggregate_id = $1 and type = 'StockRejected'", [orderId]);
+    const rejected = await pools.inventory.query("select payload->>'reason' as reason from outbox where aggregate_id = $1 and type = 'StockRejected'", [
+      orderId,
+    ]);
     expect(rejected.rows).toEqual([{ reason: 'ALREADY_RELEASED' }]);
   });
 
@@ -79,13 +125,15 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
       { key, value: '{"this is": not json' },
       { key, value: byHand('StockReleaseRequested', key, {}) },
     ]);
-    await waitFor(async () => (await pools.inventory!.query('select 1 from reservations where order_id = $1', [key])).rowCount === 1, { what: 'later message processed' });
+    await waitFor(async () => (await pools.inventory.query('select 1 from reservations where order_id = $1', [key])).rowCount === 1, {
+      what: 'later message processed',
+    });
     await waitFor(() => dlq.messages.filter((m) => m.key === key).length >= 3, { what: 'poison on the DLQ (one per consuming group)' });
     const dead = dlq.messages.filter((m) => m.key === key);
     expect(new Set(dead.map((m) => m.headers['dlq-consumer-group']))).toEqual(new Set(['inventory-service', 'payment-service', 'notification-service']));
-    expect(dead[0]!.headers).toMatchObject({ 'dlq-original-topic': 'order.events', 'dlq-error-code': 'poison_message', 'dlq-attempts': '1' });
-    expect(Number(dead[0]!.headers['dlq-original-offset'])).toBeGreaterThanOrEqual(0);
-    expect(dead[0]!.headers['dlq-original-partition']).toMatch(/^\d+$/);
+    expect(dead[0].headers).toMatchObject({ 'dlq-original-topic': 'order.events', 'dlq-error-code': 'poison_message', 'dlq-attempts': '1' });
+    expect(Number(dead[0].headers['dlq-original-offset'])).toBeGreaterThanOrEqual(0);
+    expect(dead[0].headers['dlq-original-partition']).toMatch(/^\d+$/);
   });
 
   it('retries, never dead-letters, when the consumer database connections are cut mid-handling', async () => {
@@ -96,7 +144,7 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     let killed = 0;
     const deadline = Date.now() + 2_000;
     while (Date.now() < deadline) {
-      const r = await pools.inventory!.query(
+      const r = await pools.inventory.query(
         "select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = 'inventory' and pid <> pg_backend_pid() and backend_type = 'client backend' and usename = 'postgres'",
       );
       killed += r.rows[0]?.n ?? 0;

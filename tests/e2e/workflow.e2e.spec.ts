@@ -1,6 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/processes.ts';
-import { cancelOrder, getOrder, netCharged, notifications, payments, placeOrder, product, setStock, startStack, uniqueSku, waitTerminal, type Stack } from '../support/stack.ts';
+import {
+  cancelOrder,
+  getOrder,
+  netCharged,
+  notifications,
+  payments,
+  placeOrder,
+  product,
+  setStock,
+  startStack,
+  uniqueSku,
+  waitTerminal,
+  type Stack,
+} from '../support/stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -42,7 +55,12 @@ describe('order workflow', { timeout: 90_000 }, () => {
     const short = uniqueSku();
     await setStock(stack, plenty, 100);
     await setStock(stack, short, 1);
-    const placed = await placeOrder(stack, { items: [{ sku: plenty, quantity: 5 }, { sku: short, quantity: 2 }] });
+    const placed = await placeOrder(stack, {
+      items: [
+        { sku: plenty, quantity: 5 },
+        { sku: short, quantity: 2 },
+      ],
+    });
     expect(await waitTerminal(stack, placed.orderId)).toMatchObject({ status: 'CANCELLED', reason: 'OUT_OF_STOCK' });
     expect(await product(stack, plenty)).toMatchObject({ onHand: 100, reserved: 0 });
     expect(await product(stack, short)).toMatchObject({ onHand: 1, reserved: 0 });
@@ -79,7 +97,7 @@ describe('order workflow', { timeout: 90_000 }, () => {
     expect(await refused.json()).toMatchObject({ status: 409, type: expect.stringContaining('order_not_cancellable') });
   });
 
-  it('lists a customer\'s orders by status with a cursor', async () => {
+  it("lists a customer's orders by status with a cursor", async () => {
     const sku = uniqueSku();
     await setStock(stack, sku, 10);
     const customerId = `cust-${sku.toLowerCase()}`;

@@ -60,7 +60,11 @@ describe('a cold start', () => {
       expect(Number(/^v(\d+)\./.exec(health.node)?.[1])).toBeGreaterThanOrEqual(24);
     }
     const admin = { authorization: 'Bearer cold-admin-token', 'content-type': 'application/json' };
-    const put = await fetch(`http://127.0.0.1:${PORTS.inventory}/products/COLD-1`, { method: 'PUT', headers: admin, body: JSON.stringify({ name: 'Widget', onHand: 10 }) });
+    const put = await fetch(`http://127.0.0.1:${PORTS.inventory}/products/COLD-1`, {
+      method: 'PUT',
+      headers: admin,
+      body: JSON.stringify({ name: 'Widget', onHand: 10 }),
+    });
     expect(put.status).toBeLessThan(300);
     const placed = await fetch(`http://127.0.0.1:${PORTS.order}/orders`, {
       method: 'POST',
@@ -84,7 +88,7 @@ describe('a cold start', () => {
     const loud: string[] = [];
     for (const file of files) {
       for (const line of readFileSync(join(logs, file), 'utf8').split('\n').filter(Boolean)) {
-        let level = 0;
+        let level: number;
         try {
           level = (JSON.parse(line) as { level: number }).level;
         } catch {

@@ -9,8 +9,7 @@ import { PrismaClient } from '../../order-service/src/generated/prisma/client.ts
 const prisma = createPrisma(PrismaClient, { url: serviceDatabaseUrl('orders'), poolSize: 4 });
 afterAll(() => prisma.$disconnect());
 
-const event = (aggregateId: string) =>
-  envelope({ type: 'FoundationProbe', payload: { n: 1 } }, { aggregateType: 'test', aggregateId, causationId: null });
+const event = (aggregateId: string) => envelope({ type: 'FoundationProbe', payload: { n: 1 } }, { aggregateType: 'test', aggregateId, causationId: null });
 
 describe('appendToOutbox', () => {
   it('refuses the root client: outbox rows only exist inside a state change transaction', async () => {
@@ -37,7 +36,12 @@ describe('appendToOutbox', () => {
     await prisma.$transaction(async (tx) => appendToOutbox(tx, events));
     const rows = await prisma.outbox.findMany({ where: { aggregateId: orderId }, orderBy: { id: 'asc' } });
     expect(rows.map((r) => r.id)).toEqual(events.map((e) => e.id).sort());
-    expect(rows[0]).toMatchObject({ aggregateType: 'test', type: 'FoundationProbe', payload: { n: 1 }, headers: { correlationId: orderId, causationId: null, version: 1 } });
+    expect(rows[0]).toMatchObject({
+      aggregateType: 'test',
+      type: 'FoundationProbe',
+      payload: { n: 1 },
+      headers: { correlationId: orderId, causationId: null, version: 1 },
+    });
     await prisma.outbox.deleteMany({ where: { aggregateId: orderId } });
   });
 });

@@ -17,10 +17,13 @@ describe('service health and readiness', () => {
   it('every service answers /healthz, /readyz and /metrics', async () => {
     for (const p of procs) {
       expect(await fetchStatus(`${p.url}/healthz`)).toBe(200);
-      const ready = await waitFor(async () => {
-        const res = await fetch(`${p.url}/readyz`);
-        return res.status === 200 ? res.json() : undefined;
-      }, { what: `${p.name} ready` });
+      const ready = await waitFor(
+        async () => {
+          const res = await fetch(`${p.url}/readyz`);
+          return res.status === 200 ? res.json() : undefined;
+        },
+        { what: `${p.name} ready` },
+      );
       expect(ready).toMatchObject({ ready: true, checks: { database: { ok: true }, redis: { ok: true }, kafka: { ok: true } } });
       const metrics = await (await fetch(`${p.url}/metrics`)).text();
       expect(metrics).toContain(`process_cpu_user_seconds_total{service="${p.name}"}`);
@@ -30,10 +33,13 @@ describe('service health and readiness', () => {
   it('readiness goes false while Redis is stopped and true when it is back', async () => {
     await infra('redis-stop');
     for (const p of procs) {
-      const body = await waitFor(async () => {
-        const res = await fetch(`${p.url}/readyz`);
-        return res.status === 503 ? res.json() : undefined;
-      }, { what: `${p.name} not ready` });
+      const body = await waitFor(
+        async () => {
+          const res = await fetch(`${p.url}/readyz`);
+          return res.status === 503 ? res.json() : undefined;
+        },
+        { what: `${p.name} not ready` },
+      );
       expect(body).toMatchObject({ ready: false, checks: { redis: { ok: false }, database: { ok: true } } });
       expect(await fetchStatus(`${p.url}/healthz`)).toBe(200);
     }

@@ -36,7 +36,11 @@ describe('SqlDatabase', () => {
     });
     expect(await outboxRows(committed)).toBe(2);
     // The same event again is a duplicate, inside a new transaction.
-    expect(await db.transaction((tx) => markProcessed(tx, { id: committed, type: 'FoundationProbe' }, { consumer: 'sql-test', topic: 't', partition: 0, offset: '1' }))).toBe(false);
+    expect(
+      await db.transaction((tx) =>
+        markProcessed(tx, { id: committed, type: 'FoundationProbe' }, { consumer: 'sql-test', topic: 't', partition: 0, offset: '1' }),
+      ),
+    ).toBe(false);
 
     const rolledBack = randomUUID();
     await expect(
@@ -56,11 +60,13 @@ describe('SqlDatabase', () => {
     const { db } = database(4);
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        db.transaction(async (tx) => {
-          const [row] = await tx.$queryRawUnsafe<{ n: bigint; tag: string }[]>('SELECT $1::int8 * 2 AS n, $2::text AS tag', i, `t${i}`);
-          if (i % 5 === 0) await tx.$queryRawUnsafe('SELECT 1 / 0'); // a failing statement, rolled back
-          return row;
-        }).catch((error: { code?: string }) => error.code),
+        db
+          .transaction(async (tx) => {
+            const [row] = await tx.$queryRawUnsafe<{ n: bigint; tag: string }[]>('SELECT $1::int8 * 2 AS n, $2::text AS tag', i, `t${i}`);
+            if (i % 5 === 0) await tx.$queryRawUnsafe('SELECT 1 / 0'); // a failing statement, rolled back
+            return row;
+          })
+          .catch((error: { code?: string }) => error.code),
       ),
     );
     results.forEach((r, i) => expect(r).toEqual(i % 5 === 0 ? '22012' : { n: BigInt(i * 2), tag: `t${i}` }));
@@ -86,12 +92,12 @@ describe('SqlDatabase', () => {
     const [first] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     await expect(db.query('SELECT 1 / 0')).rejects.toMatchObject({ code: '22012' });
     const [again] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    expect(again!.pid).toBe(first!.pid);
+    expect(again.pid).toBe(first.pid);
     // A connection terminated by the server is not handed out again.
-    await admin.query('SELECT pg_terminate_backend($1)', [first!.pid]);
+    await admin.query('SELECT pg_terminate_backend($1)', [first.pid]);
     await new Promise((r) => setTimeout(r, 100));
     const [fresh] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    expect(fresh!.pid).not.toBe(first!.pid);
+    expect(fresh.pid).not.toBe(first.pid);
     expect(pool.totalCount).toBe(1);
   });
 
@@ -100,7 +106,7 @@ describe('SqlDatabase', () => {
     const error = await db
       .transaction(async (tx) => {
         const [me] = await tx.$queryRawUnsafe<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
-        await admin.query('SELECT pg_terminate_backend($1)', [me!.pid]);
+        await admin.query('SELECT pg_terminate_backend($1)', [me.pid]);
         await tx.$queryRawUnsafe('SELECT 1');
       })
       .catch((e: unknown) => e);

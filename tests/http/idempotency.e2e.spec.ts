@@ -14,7 +14,8 @@ afterAll(async () => {
   await orders.end();
 });
 
-const body = (customerId = 'idem-customer') => JSON.stringify({ customerId, currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku: 'IDEM-1', quantity: 1, unitPriceCents: 100 }] });
+const body = (customerId = 'idem-customer') =>
+  JSON.stringify({ customerId, currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku: 'IDEM-1', quantity: 1, unitPriceCents: 100 }] });
 const post = (url: string, key: string, payload = body()) =>
   fetch(`${url}/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: payload });
 const ordersWithKey = async (key: string) => Number((await orders.query('select count(*) from orders where idempotency_key = $1', [key])).rows[0].count);
@@ -109,10 +110,13 @@ describe('Idempotency-Key', { timeout: 120_000 }, () => {
     expect(crashing.child.signalCode).toBe('SIGKILL');
     expect(await ordersWithKey(key)).toBe(1);
     // A careful client retries with the same key: 409 while the dead request's claim lasts, then the order.
-    const retry = await waitFor(async () => {
-      const r = await post(stack.url('order-service'), key);
-      return r.status === 201 ? r : undefined;
-    }, { what: 'retry answered', timeoutMs: 15_000 });
+    const retry = await waitFor(
+      async () => {
+        const r = await post(stack.url('order-service'), key);
+        return r.status === 201 ? r : undefined;
+      },
+      { what: 'retry answered', timeoutMs: 15_000 },
+    );
     const order = await retry.json();
     const committed = (await orders.query('select id::text from orders where idempotency_key = $1', [key])).rows[0].id;
     expect(order.orderId).toBe(committed);
@@ -138,7 +142,11 @@ describe('Idempotency-Key', { timeout: 120_000 }, () => {
     expect(await prod.exited).not.toBe(0);
     // Services buffer their log lines and flush them every 200 ms (LOG_FLUSH_MS).
     await new Promise((r) => setTimeout(r, 600));
-    const logs = await Promise.all(Object.values(stack.instances).flat().map((p) => import('node:fs/promises').then((fs) => fs.readFile(`test-output/logs/${p.name}-${p.port}.log`, 'utf8'))));
+    const logs = await Promise.all(
+      Object.values(stack.instances)
+        .flat()
+        .map((p) => import('node:fs/promises').then((fs) => fs.readFile(`test-output/logs/${p.name}-${p.port}.log`, 'utf8'))),
+    );
     const all = logs.join('\n');
     expect(all).toContain('"msg":"order placed"');
     expect(all).not.toContain('test-admin-token');

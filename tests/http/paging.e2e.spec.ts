@@ -36,7 +36,8 @@ describe('order paging', { timeout: 240_000 }, () => {
           const p = await page(customerId, limit, cursor);
           seen.push(...p.ids);
           // More orders arrive while the client pages: they are newer, so they never show up behind the cursor.
-          if (pages === 0 && meanwhile > 0) placing = Promise.all(Array.from({ length: meanwhile }, () => placeOrder(stack, { customerId, items: [{ sku, quantity: 1 }] })));
+          if (pages === 0 && meanwhile > 0)
+            placing = Promise.all(Array.from({ length: meanwhile }, () => placeOrder(stack, { customerId, items: [{ sku, quantity: 1 }] })));
           if (!p.next) break;
           cursor = p.next;
         }

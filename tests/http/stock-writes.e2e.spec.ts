@@ -11,7 +11,8 @@ beforeAll(async () => {
 
 const json = { ...ADMIN, 'content-type': 'application/json' };
 const url = (sku: string, rest = '') => `${stack.url('inventory-service')}/products/${sku}${rest}`;
-const put = (sku: string, body: object, headers: Record<string, string> = {}) => fetch(url(sku), { method: 'PUT', headers: { ...json, ...headers }, body: JSON.stringify(body) });
+const put = (sku: string, body: object, headers: Record<string, string> = {}) =>
+  fetch(url(sku), { method: 'PUT', headers: { ...json, ...headers }, body: JSON.stringify(body) });
 const adjust = (sku: string, delta: number, reason = 'goods receipt', key = randomUUID()) =>
   fetch(url(sku, '/adjustments'), { method: 'POST', headers: { ...json, 'idempotency-key': key }, body: JSON.stringify({ delta, reason }) });
 

@@ -24,14 +24,17 @@ afterAll(() => Promise.all(Object.values(pools).map((p) => p.end())));
 /** Everything a write could change: outbox rows, orders and their status, stock versions, Kafka ends. */
 async function state(): Promise<string> {
   const parts = await Promise.all([
-    ...SERVICE_DATABASES.map(async (db) => `${db}.outbox=${(await pools[db]!.query('select count(*) from outbox')).rows[0].count}`),
-    pools.orders!.query(`select count(*), count(*) filter (where status = 'CANCELLED') as c from orders`).then((r) => `orders=${r.rows[0].count}/${r.rows[0].c}`),
-    pools.inventory!.query('select count(*), coalesce(sum(version), 0) as v from products').then((r) => `products=${r.rows[0].count}/${r.rows[0].v}`),
+    ...SERVICE_DATABASES.map(async (db) => `${db}.outbox=${(await pools[db].query('select count(*) from outbox')).rows[0].count}`),
+    pools
+      .orders.query(`select count(*), count(*) filter (where status = 'CANCELLED') as c from orders`)
+      .then((r) => `orders=${r.rows[0].count}/${r.rows[0].c}`),
+    pools.inventory.query('select count(*), coalesce(sum(version), 0) as v from products').then((r) => `products=${r.rows[0].count}/${r.rows[0].v}`),
   ]);
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (const t of ['order.events', 'inventory.events', 'payment.events']) parts.push(`${t}:${(await admin.fetchTopicOffsets(t)).map((p) => p.offset).join(',')}`);
+    for (const t of ['order.events', 'inventory.events', 'payment.events'])
+      parts.push(`${t}:${(await admin.fetchTopicOffsets(t)).map((p) => p.offset).join(',')}`);
   } finally {
     await admin.disconnect();
   }
@@ -52,7 +55,14 @@ async function settled(): Promise<string> {
 type Kind = 'string' | 'integer' | 'array';
 const wrong: Record<Kind, fc.Arbitrary<unknown>> = {
   // A number's text is the coercion this guards against; the rest are other JSON types.
-  integer: fc.oneof(fc.integer({ min: 1, max: 100 }).map(String), fc.double({ min: 1.1, max: 99.9, noInteger: true }), fc.boolean(), fc.constant(null), fc.constant([1]), fc.constant({})),
+  integer: fc.oneof(
+    fc.integer({ min: 1, max: 100 }).map(String),
+    fc.double({ min: 1.1, max: 99.9, noInteger: true }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant([1]),
+    fc.constant({}),
+  ),
   string: fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant(['x']), fc.constant({ x: 1 })),
   array: fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant({})),
 };
@@ -77,7 +87,15 @@ const ROUTES: Route[] = [
     path: () => '/orders',
     headers: () => ({ 'idempotency-key': randomUUID() }),
     valid: order,
-    fields: [['customerId', 'string'], ['currency', 'string'], ['paymentToken', 'string'], ['items', 'array'], ['items/0/sku', 'string'], ['items/0/quantity', 'integer'], ['items/0/unitPriceCents', 'integer']],
+    fields: [
+      ['customerId', 'string'],
+      ['currency', 'string'],
+      ['paymentToken', 'string'],
+      ['items', 'array'],
+      ['items/0/sku', 'string'],
+      ['items/0/quantity', 'integer'],
+      ['items/0/unitPriceCents', 'integer'],
+    ],
   },
   {
     name: 'PUT /products/:sku',
@@ -86,7 +104,10 @@ const ROUTES: Route[] = [
     path: () => `/products/${sku}`,
     headers: () => ({ ...ADMIN, 'if-match': '"0"' }),
     valid: () => ({ name: 'w', onHand: 7 }),
-    fields: [['name', 'string'], ['onHand', 'integer']],
+    fields: [
+      ['name', 'string'],
+      ['onHand', 'integer'],
+    ],
   },
   {
     name: 'POST /products/:sku/adjustments',
@@ -95,7 +116,10 @@ const ROUTES: Route[] = [
     path: () => `/products/${sku}/adjustments`,
     headers: () => ({ ...ADMIN, 'idempotency-key': randomUUID() }),
     valid: () => ({ delta: 3, reason: 'receipt' }),
-    fields: [['delta', 'integer'], ['reason', 'string']],
+    fields: [
+      ['delta', 'integer'],
+      ['reason', 'string'],
+    ],
   },
   {
     name: 'POST /api/dlq/replay',
@@ -104,7 +128,11 @@ const ROUTES: Route[] = [
     path: () => '/api/dlq/replay',
     headers: () => ADMIN,
     valid: () => ({ topic: 'order.events.dlq', partition: 0, offset: '0' }),
-    fields: [['topic', 'string'], ['partition', 'integer'], ['offset', 'string']],
+    fields: [
+      ['topic', 'string'],
+      ['partition', 'integer'],
+      ['offset', 'string'],
+    ],
   },
 ];
 

@@ -27,24 +27,34 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
 
     const written = (
       await Promise.all(
-        SERVICE_DATABASES.map((db) => writeTransactions(pools[db]!, { aggregateType: typeFor(run, db), transactions: 25, rowsPerTransaction: 100, keys: 40 })),
+        SERVICE_DATABASES.map((db) => writeTransactions(pools[db], { aggregateType: typeFor(run, db), transactions: 25, rowsPerTransaction: 100, keys: 40 })),
       )
     ).flat();
     expect(written).toHaveLength(10_000);
     await expectAllDelivered(collector, written);
     expect(keysOutOfOrder(collector.messages)).toEqual([]);
 
-    const sample = collector.messages.find((m) => m.value.id === written[0]!.id)!;
-    expect(sample.key).toBe(written[0]!.key);
-    expect(sample.headers).toMatchObject({ 'event-id': written[0]!.id, 'event-type': 'TestEvent', 'correlation-id': written[0]!.key, source: 'orders' });
+    const sample = collector.messages.find((m) => m.value.id === written[0].id)!;
+    expect(sample.key).toBe(written[0].key);
+    expect(sample.headers).toMatchObject({ 'event-id': written[0].id, 'event-type': 'TestEvent', 'correlation-id': written[0].key, source: 'orders' });
     expect(sample.headers.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
-    expect(sample.value).toMatchObject({ id: written[0]!.id, type: 'TestEvent', aggregateType: typeFor(run, 'orders'), aggregateId: written[0]!.key, version: 1 });
-    expect(sample.value.payload).toEqual({ seq: written[0]!.seq });
+    expect(sample.value).toMatchObject({
+      id: written[0].id,
+      type: 'TestEvent',
+      aggregateType: typeFor(run, 'orders'),
+      aggregateId: written[0].key,
+      version: 1,
+    });
+    expect(sample.value.payload).toEqual({ seq: written[0].seq });
 
     // The relay copies the payload's jsonb text verbatim into the envelope: it must stay JSON.
     const tricky = { text: 'quote " backslash \\ newline \n émoji 🚀 \u0001', nested: { list: [1, 2.5, -3e-7, null, true], empty: {} }, big: 12345678901234 };
     const id = randomUUID();
-    await pools.orders!.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload) VALUES ($1, $2, 'tricky', 'TestEvent', $3::jsonb)`, [id, typeFor(run, 'orders'), JSON.stringify(tricky)]);
+    await pools.orders.query(`INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload) VALUES ($1, $2, 'tricky', 'TestEvent', $3::jsonb)`, [
+      id,
+      typeFor(run, 'orders'),
+      JSON.stringify(tricky),
+    ]);
     const delivered = await waitFor(() => collector.messages.find((m) => m.value.id === id), { what: 'tricky payload delivered' });
     expect(delivered.value.payload).toEqual(tricky);
   });
@@ -55,19 +65,19 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
     await createTopics(topics);
     // Small batches so the kill lands between Kafka acknowledgements; all through the threads.
     const harness = relayHarness({ RELAY_BATCH_MAX_MESSAGES: '50', RELAY_THREADED_BATCH_MIN: '1' });
-    let relay = await harness.start();
+    const relay = await harness.start();
     await waitActive(relay);
     const collector = await Collector.start(topics);
 
     const writing = Promise.all(
       SERVICE_DATABASES.map((db) =>
-        writeTransactions(pools[db]!, { aggregateType: typeFor(run, db), transactions: 25, rowsPerTransaction: 100, keys: 40, pauseMs: 20 }),
+        writeTransactions(pools[db], { aggregateType: typeFor(run, db), transactions: 25, rowsPerTransaction: 100, keys: 40, pauseMs: 20 }),
       ),
     );
     await waitFor(() => collector.messages.length > 1_000, { what: 'first messages' });
     await relay.kill();
     const atKill = collector.messages.length;
-    relay = await harness.start();
+    await harness.start();
     const written = (await writing).flat();
     await expectAllDelivered(collector, written);
     expect(keysOutOfOrder(collector.messages)).toEqual([]);
@@ -77,14 +87,14 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
   it('replays a whole 1,000-row transaction when killed halfway through publishing it', async () => {
     const started = await streamingRelay('h', { RELAY_BATCH_MAX_MESSAGES: '10', RELAY_DATABASES: 'orders' });
     const { run, harness, collector } = started;
-    let relay = started.relay;
-    const written = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 1, rowsPerTransaction: 1_000, keys: 10 });
+    const relay = started.relay;
+    const written = await writeTransactions(pools.orders, { aggregateType: run, transactions: 1, rowsPerTransaction: 1_000, keys: 10 });
     await waitFor(() => collector.messages.length >= 50, { what: 'part of the transaction' });
     await relay.kill();
     const partial = collector.ids().size;
     expect(partial).toBeLessThan(1_000);
     // The slot must not have moved past the half-published transaction.
-    relay = await harness.start();
+    await harness.start();
     await expectAllDelivered(collector, written);
     // Everything before the kill came again: the transaction was replayed from its start.
     expect(collector.duplicates()).toBeGreaterThanOrEqual(partial);
@@ -93,10 +103,10 @@ describe('outbox-relay delivery', { timeout: 180_000 }, () => {
 
   it('publishes nothing from a rolled-back transaction', async () => {
     const { run, collector } = await streamingRelay('r', { RELAY_DATABASES: 'orders' });
-    await writeTransactions(pools.orders!, { aggregateType: run, transactions: 3, rowsPerTransaction: 10, keys: 2, rollback: true });
+    await writeTransactions(pools.orders, { aggregateType: run, transactions: 3, rowsPerTransaction: 10, keys: 2, rollback: true });
     // A committed marker after the rollbacks: once it arrives, anything rolled back would have too.
-    const marker = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 1, rowsPerTransaction: 1, keys: 1, startSeq: 1000 });
+    const marker = await writeTransactions(pools.orders, { aggregateType: run, transactions: 1, rowsPerTransaction: 1, keys: 1, startSeq: 1000 });
     await expectAllDelivered(collector, marker);
-    expect(collector.messages.map((m) => m.value.id)).toEqual([marker[0]!.id]);
+    expect(collector.messages.map((m) => m.value.id)).toEqual([marker[0].id]);
   });
 });

@@ -19,16 +19,23 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
     const topic = `${run}.events`;
     await createTopics([topic]);
     const harness = relayHarness({ RELAY_DATABASES: 'orders' });
-    let relay = await harness.start();
+    const relay = await harness.start();
     await waitActive(relay);
-    const before = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5 });
+    const before = await writeTransactions(pools.orders, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5 });
     const collector = await Collector.start([topic]);
     await expectAllDelivered(collector, before);
     await collector.stop();
 
     await infra('kafka-stop');
     const started = Date.now();
-    const during = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 20, rowsPerTransaction: 10, keys: 5, startSeq: 1000, pauseMs: 200 });
+    const during = await writeTransactions(pools.orders, {
+      aggregateType: run,
+      transactions: 20,
+      rowsPerTransaction: 10,
+      keys: 5,
+      startSeq: 1000,
+      pauseMs: 200,
+    });
     // Longer than the library's old 10 s acknowledgement timer, which confirmed unpublished rows.
     await new Promise((r) => setTimeout(r, Math.max(0, 14_000 - (Date.now() - started))));
     await relay.kill();
@@ -36,7 +43,7 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
     expect(slot?.active).toBe(false);
     await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - started))));
     await infra('kafka-start');
-    relay = await harness.start();
+    await harness.start();
 
     const after = await Collector.start([topic]);
     await expectAllDelivered(after, [...before, ...during], 90_000);
@@ -51,17 +58,17 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
     const relay = await harness.start();
     await waitActive(relay);
     const collector = await Collector.start([topic]);
-    const before = await writeTransactions(pools.payments!, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5 });
+    const before = await writeTransactions(pools.payments, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5 });
     await expectAllDelivered(collector, before);
     await collector.stop();
     // Kafka goes down while batches are in flight: the idempotent producer's sequence numbers
     // for unacknowledged batches are then out of step with the broker's.
-    const writing = writeTransactions(pools.payments!, { aggregateType: run, transactions: 150, rowsPerTransaction: 20, keys: 5, startSeq: 1000, pauseMs: 20 });
+    const writing = writeTransactions(pools.payments, { aggregateType: run, transactions: 150, rowsPerTransaction: 20, keys: 5, startSeq: 1000, pauseMs: 20 });
     await new Promise((r) => setTimeout(r, 500));
     await infra('kafka-stop');
     const during = await writing;
     await infra('kafka-start');
-    const after = await writeTransactions(pools.payments!, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5, startSeq: 10_000 });
+    const after = await writeTransactions(pools.payments, { aggregateType: run, transactions: 5, rowsPerTransaction: 10, keys: 5, startSeq: 10_000 });
     const again = await Collector.start([topic]);
     await expectAllDelivered(again, [...before, ...during, ...after], 90_000);
     expect(keysOutOfOrder(again.messages)).toEqual([]);
@@ -70,14 +77,14 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
 
   it('reconnects by itself after Postgres restarts (immediate) mid-stream, losing nothing', async () => {
     const { run, relay, collector } = await streamingRelay('pr', { RELAY_DATABASES: 'orders', RELAY_RECONNECT_MAX_MS: '1000' });
-    const first = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 10, rowsPerTransaction: 20, keys: 5 });
+    const first = await writeTransactions(pools.orders, { aggregateType: run, transactions: 10, rowsPerTransaction: 20, keys: 5 });
     await infra('pg-restart');
     // The pool's old connections died with the server; a fresh pool writes the rest.
     const fresh = pool('orders', 1);
-    const second = await waitFor(
-      () => writeTransactions(fresh, { aggregateType: run, transactions: 10, rowsPerTransaction: 20, keys: 5, startSeq: 1000 }),
-      { what: 'postgres back', timeoutMs: 30_000 },
-    );
+    const second = await waitFor(() => writeTransactions(fresh, { aggregateType: run, transactions: 10, rowsPerTransaction: 20, keys: 5, startSeq: 1000 }), {
+      what: 'postgres back',
+      timeoutMs: 30_000,
+    });
     await fresh.end();
     await expectAllDelivered(collector, [...first, ...second], 60_000);
     expect(keysOutOfOrder(collector.messages)).toEqual([]);
@@ -90,7 +97,9 @@ describe('outbox-relay under infrastructure faults', { timeout: 240_000 }, () =>
     const p = pool('orders', 1);
     const writing = writeTransactions(p, { aggregateType: run, transactions: 40, rowsPerTransaction: 10, keys: 5, pauseMs: 25 });
     await new Promise((r) => setTimeout(r, 300));
-    const killed = await pools.orders!.query('select pg_terminate_backend(active_pid) as ok from pg_replication_slots where slot_name = $1 and active', [`${harness.prefix}_orders`]);
+    const killed = await pools.orders.query('select pg_terminate_backend(active_pid) as ok from pg_replication_slots where slot_name = $1 and active', [
+      `${harness.prefix}_orders`,
+    ]);
     expect(killed.rows).toEqual([{ ok: true }]);
     const written = await writing;
     await p.end();

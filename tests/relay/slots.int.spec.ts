@@ -21,14 +21,16 @@ describe('outbox-relay slots', { timeout: 120_000 }, () => {
     const idleBefore = (await harness.slotState('notifications'))!;
     // Traffic on orders only: WAL is shared by the cluster, so notifications' slot falls behind unless advanced.
     for (let i = 0; i < 6; i++) {
-      await writeTransactions(pools.orders!, { aggregateType: run, transactions: 20, rowsPerTransaction: 20, keys: 5, startSeq: i * 1000 });
-      await pools.orders!.query('select pg_switch_wal()');
+      await writeTransactions(pools.orders, { aggregateType: run, transactions: 20, rowsPerTransaction: 20, keys: 5, startSeq: i * 1000 });
+      await pools.orders.query('select pg_switch_wal()');
       await new Promise((r) => setTimeout(r, 300));
     }
     const advanced = await waitFor(
       async () => {
         const now = (await harness.slotState('notifications'))!;
-        return parseLsn(now.restart_lsn) > parseLsn(idleBefore.restart_lsn) && parseLsn(now.confirmed_flush_lsn) > parseLsn(idleBefore.confirmed_flush_lsn) ? now : undefined;
+        return parseLsn(now.restart_lsn) > parseLsn(idleBefore.restart_lsn) && parseLsn(now.confirmed_flush_lsn) > parseLsn(idleBefore.confirmed_flush_lsn)
+          ? now
+          : undefined;
       },
       { timeoutMs: 30_000, what: 'idle slot to advance' },
     );
@@ -43,16 +45,16 @@ describe('outbox-relay slots', { timeout: 120_000 }, () => {
     const first = await harness.start();
     await waitActive(first);
     const second = await harness.start();
-    const lagOf = async (r: typeof first) => ((await (await fetch(`${r.url}/lag`)).json()) as { slots: { state: string }[] }).slots[0]!.state;
+    const lagOf = async (r: typeof first) => ((await (await fetch(`${r.url}/lag`)).json()) as { slots: { state: string }[] }).slots[0].state;
     await waitFor(async () => (await lagOf(second)) === 'standby', { what: 'second relay standby' });
     expect(await lagOf(first)).toBe('active');
     const collector = await Collector.start([topic]);
-    const before = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 3, rowsPerTransaction: 5, keys: 2 });
+    const before = await writeTransactions(pools.orders, { aggregateType: run, transactions: 3, rowsPerTransaction: 5, keys: 2 });
     await expectAllDelivered(collector, before);
 
     await first.kill();
     const killedAt = Date.now();
-    const after = await writeTransactions(pools.orders!, { aggregateType: run, transactions: 1, rowsPerTransaction: 5, keys: 2, startSeq: 100 });
+    const after = await writeTransactions(pools.orders, { aggregateType: run, transactions: 1, rowsPerTransaction: 5, keys: 2, startSeq: 100 });
     await waitFor(() => after.every((w) => collector.ids().has(w.id)), { timeoutMs: 15_000, intervalMs: 50, what: 'standby to publish' });
     const takeoverMs = Date.now() - killedAt;
     console.info(`[failover] standby published the next rows ${takeoverMs} ms after the active relay was killed`);
@@ -65,7 +67,7 @@ describe('outbox-relay slots', { timeout: 120_000 }, () => {
     const relay = await harness.start();
     await waitActive(relay);
     expect(await relay.stop()).toBe(0);
-    await pools.orders!.query('select pg_drop_replication_slot($1)', [`${harness.prefix}_orders`]);
+    await pools.orders.query('select pg_drop_replication_slot($1)', [`${harness.prefix}_orders`]);
 
     const again = await startProcess('outbox-relay', { env: harness.env, waitReady: false, logName: `relay-${harness.prefix}-refused` });
     let stderr = '';

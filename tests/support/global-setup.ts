@@ -10,7 +10,10 @@ export default async function setup(): Promise<void> {
     const client = new pg.Client({ connectionString: serviceDatabaseUrl(db) });
     await client.connect();
     try {
-      await client.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name ~ $1 and database = $2 and not active`, [TEST_SLOT, db]);
+      await client.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name ~ $1 and database = $2 and not active`, [
+        TEST_SLOT,
+        db,
+      ]);
       const pubs = await client.query<{ pubname: string }>(`select pubname from pg_publication where pubname ~ '^(t[0-9a-f]{10}|bench[0-9a-f]{6})_pub$'`);
       for (const { pubname } of pubs.rows) await client.query(`drop publication if exists "${pubname}"`);
     } finally {

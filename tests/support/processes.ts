@@ -55,10 +55,7 @@ export async function stopAll(): Promise<void> {
   );
 }
 
-export async function startProcess(
-  name: string,
-  opts: { env?: Record<string, string>; waitReady?: boolean; logName?: string } = {},
-): Promise<RunningProcess> {
+export async function startProcess(name: string, opts: { env?: Record<string, string>; waitReady?: boolean; logName?: string } = {}): Promise<RunningProcess> {
   // freePort() closes its probe socket before the child binds, so another socket (an outgoing
   // Kafka or Postgres connection) can take the port in between: then try again on a new one.
   for (let attempt = 1; ; attempt++) {
@@ -92,8 +89,8 @@ async function spawnProcess(name: string, opts: { env?: Record<string, string>; 
     env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', EXIT_WITH_PARENT: '1', ...opts.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const proc: RunningProcess = {
     name,
@@ -116,7 +113,11 @@ async function spawnProcess(name: string, opts: { env?: Record<string, string>; 
   running.add(proc);
   if (opts.waitReady === false) return proc;
   try {
-    await waitFor(async () => (await fetchStatus(`${proc.url}/healthz`)) === 200, { timeoutMs: 60_000, what: `${name} to listen`, abortIf: () => child.exitCode !== null });
+    await waitFor(async () => (await fetchStatus(`${proc.url}/healthz`)) === 200, {
+      timeoutMs: 60_000,
+      what: `${name} to listen`,
+      abortIf: () => child.exitCode !== null,
+    });
   } catch (error) {
     if (child.exitCode === null) throw error;
     running.delete(proc);
@@ -136,4 +137,3 @@ export async function fetchStatus(url: string): Promise<number | undefined> {
     return undefined;
   }
 }
-

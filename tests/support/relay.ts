@@ -28,10 +28,13 @@ export async function dropSlots(prefix: string, publication: string): Promise<vo
     const p = pool(db, 1);
     try {
       // The slot may still be active for a moment after its relay was killed.
-      await waitFor(async () => {
-        const r = await p.query('select active from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]);
-        return r.rowCount === 0 || !r.rows[0].active;
-      }, { timeoutMs: 15_000, what: 'slot released' }).catch(() => undefined);
+      await waitFor(
+        async () => {
+          const r = await p.query('select active from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]);
+          return r.rowCount === 0 || !r.rows[0].active;
+        },
+        { timeoutMs: 15_000, what: 'slot released' },
+      ).catch(() => undefined);
       await p.query('select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]).catch(() => undefined);
       await p.query(`drop publication if exists "${publication}"`);
     } finally {
@@ -59,7 +62,9 @@ export function relayHarness(env: Record<string, string> = {}): RelayHarness {
     async slotState(db) {
       const p = pool(db as (typeof SERVICE_DATABASES)[number], 1);
       try {
-        const r = await p.query('select active, confirmed_flush_lsn::text, restart_lsn::text from pg_replication_slots where slot_name = $1', [`${prefix}_${db}`]);
+        const r = await p.query('select active, confirmed_flush_lsn::text, restart_lsn::text from pg_replication_slots where slot_name = $1', [
+          `${prefix}_${db}`,
+        ]);
         return r.rows[0];
       } finally {
         await p.end();

@@ -34,10 +34,10 @@ export async function startStack(opts: { instances?: Partial<Record<Service, num
   const relayEnv = {
     ...harness.env,
     ...env,
-    ORDER_SERVICE_URL: instances['order-service'][0]!.url,
-    INVENTORY_SERVICE_URL: instances['inventory-service'][0]!.url,
-    PAYMENT_SERVICE_URL: instances['payment-service'][0]!.url,
-    NOTIFICATION_SERVICE_URL: instances['notification-service'][0]!.url,
+    ORDER_SERVICE_URL: instances['order-service'][0].url,
+    INVENTORY_SERVICE_URL: instances['inventory-service'][0].url,
+    PAYMENT_SERVICE_URL: instances['payment-service'][0].url,
+    NOTIFICATION_SERVICE_URL: instances['notification-service'][0].url,
   };
   const relay = await startProcess('outbox-relay', { env: relayEnv, logName: `relay-${harness.prefix}` });
   await waitActive(relay);
@@ -74,7 +74,11 @@ export interface PlaceOrder {
   items: { sku: string; quantity: number; unitPriceCents?: number }[];
 }
 
-export async function placeOrder(stack: Stack, order: PlaceOrder, baseUrl = stack.url('order-service')): Promise<{ orderId: string; status: string; totalCents: number }> {
+export async function placeOrder(
+  stack: Stack,
+  order: PlaceOrder,
+  baseUrl = stack.url('order-service'),
+): Promise<{ orderId: string; status: string; totalCents: number }> {
   const res = await fetch(`${baseUrl}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
@@ -111,7 +115,10 @@ export async function waitTerminal(stack: Stack, orderId: string, timeoutMs = 30
   );
 }
 
-export async function payments(stack: Stack, orderId: string): Promise<{ charges: { status: string; amountCents: number }[]; refunds: { amountCents: number }[] }> {
+export async function payments(
+  stack: Stack,
+  orderId: string,
+): Promise<{ charges: { status: string; amountCents: number }[]; refunds: { amountCents: number }[] }> {
   return (await fetch(`${stack.url('payment-service')}/payments?orderId=${orderId}`)).json();
 }
 

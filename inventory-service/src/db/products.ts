@@ -24,8 +24,7 @@ export type WriteOutcome =
   | { outcome: 'below_reserved'; current: Product }
   | { outcome: 'above_maximum'; current: Product };
 
-const lockProduct = async (tx: Tx, sku: string) =>
-  (await tx.$queryRawUnsafe<Product[]>(`SELECT ${COLUMNS} FROM products WHERE sku = $1 FOR UPDATE`, sku))[0];
+const lockProduct = async (tx: Tx, sku: string) => (await tx.$queryRawUnsafe<Product[]>(`SELECT ${COLUMNS} FROM products WHERE sku = $1 FOR UPDATE`, sku))[0];
 
 /** Creates the product; undefined when it already exists (nothing written). */
 export async function createProduct(tx: Tx, sku: string, name: string, onHand: number): Promise<Product | undefined> {
@@ -51,8 +50,8 @@ export async function setProduct(tx: Tx, sku: string, name: string, onHand: numb
     name,
     onHand,
   );
-  await emitLevel(tx, product!, { type: 'StockLevelSet', payload: { sku, name, onHand } });
-  return { outcome: 'written', product: product! };
+  await emitLevel(tx, product, { type: 'StockLevelSet', payload: { sku, name, onHand } });
+  return { outcome: 'written', product: product };
 }
 
 /** Adds `delta` (negative for a write-off) to on-hand, whatever the current version. */
@@ -67,8 +66,8 @@ export async function adjustProduct(tx: Tx, sku: string, delta: number, reason: 
     sku,
     delta,
   );
-  await emitLevel(tx, product!, { type: 'StockAdjusted', payload: { sku, delta, reason, onHand: product!.onHand } });
-  return { outcome: 'written', product: product! };
+  await emitLevel(tx, product, { type: 'StockAdjusted', payload: { sku, delta, reason, onHand: product.onHand } });
+  return { outcome: 'written', product: product };
 }
 
 const emitLevel = (tx: Tx, product: Product, event: InventoryEvent) => emit(tx, product.sku, event, null);

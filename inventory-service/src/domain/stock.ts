@@ -19,7 +19,12 @@ export type ReservationDecision =
   | { outcome: 'reject'; event: Extract<InventoryEvent, { type: 'StockRejected' }> }
   | { outcome: 'ignore'; why: string };
 
-export function decideReservation(orderId: string, lines: Line[], stock: Map<string, StockLevel>, existing: ReservationStatus | undefined): ReservationDecision {
+export function decideReservation(
+  orderId: string,
+  lines: Line[],
+  stock: Map<string, StockLevel>,
+  existing: ReservationStatus | undefined,
+): ReservationDecision {
   if (existing === 'RELEASED') {
     // The release overtook the reservation: the marker refuses it, so nothing is held for a dead order.
     return { outcome: 'reject', event: { type: 'StockRejected', payload: { orderId, reason: 'ALREADY_RELEASED', shortages: [] } } };
@@ -27,11 +32,15 @@ export function decideReservation(orderId: string, lines: Line[], stock: Map<str
   if (existing) return { outcome: 'ignore', why: `reservation already ${existing}` };
   const unknown = lines.filter((l) => !stock.has(l.sku));
   if (unknown.length > 0) {
-    return { outcome: 'reject', event: { type: 'StockRejected', payload: { orderId, reason: 'UNKNOWN_SKU', shortages: unknown.map((l) => ({ sku: l.sku, requested: l.quantity, available: 0 })) } } };
+    return {
+      outcome: 'reject',
+      event: {
+        type: 'StockRejected',
+        payload: { orderId, reason: 'UNKNOWN_SKU', shortages: unknown.map((l) => ({ sku: l.sku, requested: l.quantity, available: 0 })) },
+      },
+    };
   }
-  const shortages = lines
-    .map((l) => ({ sku: l.sku, requested: l.quantity, available: stock.get(l.sku)!.available }))
-    .filter((s) => s.available < s.requested);
+  const shortages = lines.map((l) => ({ sku: l.sku, requested: l.quantity, available: stock.get(l.sku)!.available })).filter((s) => s.available < s.requested);
   if (shortages.length > 0) return { outcome: 'reject', event: { type: 'StockRejected', payload: { orderId, reason: 'INSUFFICIENT_STOCK', shortages } } };
   return { outcome: 'reserve', lines: lines.map((l) => ({ ...l, version: stock.get(l.sku)!.version })) };
 }

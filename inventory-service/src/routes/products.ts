@@ -24,7 +24,14 @@ const AdjustmentBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const ProductView = Type.Object({ sku: Type.String(), name: Type.String(), onHand: Type.Integer(), reserved: Type.Integer(), available: Type.Integer(), version: Type.Integer() });
+const ProductView = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  onHand: Type.Integer(),
+  reserved: Type.Integer(),
+  available: Type.Integer(),
+  version: Type.Integer(),
+});
 
 const view = (p: Product) => ({ sku: p.sku, name: p.name, onHand: p.onHand, reserved: p.reserved, available: p.onHand - p.reserved, version: p.version });
 const send = (reply: FastifyReply, status: number, p: Product) => reply.code(status).header('etag', etagOf(p.version)).send(view(p));
@@ -37,7 +44,10 @@ function refused(sku: string, result: Exclude<WriteOutcome, { outcome: 'written'
     case 'version_mismatch':
       return preconditionFailed(`product ${sku} is at version ${result.current.version}, not ${String(asked)}: read it again`, result.current.version);
     case 'below_reserved':
-      return conflict('below_reserved', `on-hand cannot go below the ${result.current.reserved} units reserved for open orders`, { reserved: result.current.reserved, onHand: result.current.onHand });
+      return conflict('below_reserved', `on-hand cannot go below the ${result.current.reserved} units reserved for open orders`, {
+        reserved: result.current.reserved,
+        onHand: result.current.onHand,
+      });
     case 'above_maximum':
       return conflict('above_maximum', `on-hand cannot exceed ${MAX_ON_HAND}`, { onHand: result.current.onHand });
   }
@@ -49,40 +59,53 @@ export async function productRoutes(app: FastifyInstance, opts: { prisma: Db; sq
   // Create, or set an absolute level. Changing an existing product needs If-Match with the
   // version it was read at (428 without, 412 when it moved on), so a reservation committed in
   // between is never overwritten; relative changes go through /adjustments instead.
-  app.put('/products/:sku', {
-    preHandler: requireAdmin(opts.adminToken),
-    schema: { params: Params, headers: PutHeaders, body: PutBody, response: responses({ 200: ProductView, 201: ProductView }, [400, 401, 403, 404, 409, 412, 413, 415, 428]) },
-  }, async (request, reply) => {
-    const { sku } = request.params as Static<typeof Params>;
-    const body = request.body as Static<typeof PutBody>;
-    const headers = request.headers as Static<typeof PutHeaders>;
-    const asked = ifMatchVersion(headers['if-match']);
-    const result = await opts.sql.transaction(async (tx) => {
-      if (asked === undefined) {
-        const created = await createProduct(tx, sku, body.name, body.onHand);
-        if (created) return { created };
-        if (headers['if-none-match'] === '*') throw preconditionFailed(`product ${sku} already exists`);
-        throw preconditionRequired(`product ${sku} exists: send If-Match with the ETag of GET /products/${sku}, or POST /products/${sku}/adjustments`);
-      }
-      if (asked === 'none') throw preconditionFailed('If-Match names no version of this product');
-      return { set: await setProduct(tx, sku, body.name, body.onHand, asked) };
-    });
-    if ('created' in result) return send(reply.header('location', `/products/${sku}`), 201, result.created!);
-    if (result.set.outcome !== 'written') throw refused(sku, result.set, asked);
-    return send(reply, 200, result.set.product);
-  });
+  app.put(
+    '/products/:sku',
+    {
+      preHandler: requireAdmin(opts.adminToken),
+      schema: {
+        params: Params,
+        headers: PutHeaders,
+        body: PutBody,
+        response: responses({ 200: ProductView, 201: ProductView }, [400, 401, 403, 404, 409, 412, 413, 415, 428]),
+      },
+    },
+    async (request, reply) => {
+      const { sku } = request.params as Static<typeof Params>;
+      const body = request.body as Static<typeof PutBody>;
+      const headers = request.headers as Static<typeof PutHeaders>;
+      const asked = ifMatchVersion(headers['if-match']);
+      const result = await opts.sql.transaction(async (tx) => {
+        if (asked === undefined) {
+          const created = await createProduct(tx, sku, body.name, body.onHand);
+          if (created) return { created };
+          if (headers['if-none-match'] === '*') throw preconditionFailed(`product ${sku} already exists`);
+          throw preconditionRequired(`product ${sku} exists: send If-Match with the ETag of GET /products/${sku}, or POST /products/${sku}/adjustments`);
+        }
+        if (asked === 'none') throw preconditionFailed('If-Match names no version of this product');
+        return { set: await setProduct(tx, sku, body.name, body.onHand, asked) };
+      });
+      if ('created' in result) return send(reply.header('location', `/products/${sku}`), 201, result.created!);
+      if (result.set.outcome !== 'written') throw refused(sku, result.set, asked);
+      return send(reply, 200, result.set.product);
+    },
+  );
 
-  app.post('/products/:sku/adjustments', {
-    preHandler: requireAdmin(opts.adminToken),
-    schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductView }, [400, 401, 403, 404, 409, 413, 415, 422]) },
-  }, async (request, reply) => {
-    const { sku } = request.params as Static<typeof Params>;
-    const body = request.body as Static<typeof AdjustmentBody>;
-    const result = await opts.sql.transaction((tx) => adjustProduct(tx, sku, body.delta, body.reason));
-    if (result.outcome !== 'written') throw refused(sku, result, undefined);
-    request.log.info({ sku, delta: body.delta, reason: body.reason, onHand: result.product.onHand }, 'stock adjusted');
-    return send(reply, 200, result.product);
-  });
+  app.post(
+    '/products/:sku/adjustments',
+    {
+      preHandler: requireAdmin(opts.adminToken),
+      schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductView }, [400, 401, 403, 404, 409, 413, 415, 422]) },
+    },
+    async (request, reply) => {
+      const { sku } = request.params as Static<typeof Params>;
+      const body = request.body as Static<typeof AdjustmentBody>;
+      const result = await opts.sql.transaction((tx) => adjustProduct(tx, sku, body.delta, body.reason));
+      if (result.outcome !== 'written') throw refused(sku, result, undefined);
+      request.log.info({ sku, delta: body.delta, reason: body.reason, onHand: result.product.onHand }, 'stock adjusted');
+      return send(reply, 200, result.product);
+    },
+  );
 
   app.get('/products/:sku', { schema: { params: Params, response: responses({ 200: ProductView }) } }, async (request, reply) => {
     const { sku } = request.params as Static<typeof Params>;

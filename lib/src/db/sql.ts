@@ -20,8 +20,10 @@ export class DatabaseBusyError extends AppError {
 
 // int8 as bigint, as Prisma's raw queries return it: callers never see a lossy number or a string.
 const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === 20 && format !== 'binary' ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+  getTypeParser: ((oid: number, format?: 'text' | 'binary'): ((value: string) => unknown) =>
+    oid === 20 && format !== 'binary'
+      ? (v: string) => BigInt(v)
+      : (pg.types.getTypeParser(oid, format) as (value: string) => unknown)) as typeof pg.types.getTypeParser,
 };
 
 /** One name per distinct statement text: Postgres parses and plans it once per connection. */

@@ -23,7 +23,10 @@ export type OrderEvent =
 /** inventory-service → inventory.events */
 export type InventoryEvent =
   | DomainEvent<'StockReserved', { orderId: string }>
-  | DomainEvent<'StockRejected', { orderId: string; reason: 'INSUFFICIENT_STOCK' | 'UNKNOWN_SKU' | 'ALREADY_RELEASED'; shortages: { sku: string; requested: number; available: number }[] }>
+  | DomainEvent<
+      'StockRejected',
+      { orderId: string; reason: 'INSUFFICIENT_STOCK' | 'UNKNOWN_SKU' | 'ALREADY_RELEASED'; shortages: { sku: string; requested: number; available: number }[] }
+    >
   | DomainEvent<'StockReleased', { orderId: string }>
   | DomainEvent<'StockCommitted', { orderId: string }>
   | DomainEvent<'StockLevelSet', { sku: string; name: string; onHand: number }>

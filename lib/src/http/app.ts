@@ -37,8 +37,10 @@ function validatorCompiler(): FastifySchemaCompiler<AnySchema> {
 
 /** Fastify with problem+json errors, request metrics, /healthz, /readyz and /metrics. */
 export function createApp(options: AppOptions): FastifyInstance {
+  // Typed as Fastify's logger, so the instance is a plain FastifyInstance (not one generic over pino's Logger).
+  const loggerInstance: FastifyBaseLogger = options.logger;
   const app = Fastify({
-    loggerInstance: options.logger as FastifyBaseLogger,
+    loggerInstance,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     requestIdHeader: 'x-correlation-id',
     genReqId: () => randomUUID(),
@@ -90,7 +92,9 @@ export function createApp(options: AppOptions): FastifyInstance {
       }),
     );
     const ready = results.every(([, r]) => r.ok);
-    return reply.code(ready ? 200 : 503).send({ ready, service: options.service, checks: Object.fromEntries(results) });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ ready, service: options.service, checks: Object.fromEntries(results) as Record<string, { ok: boolean; error?: string }> });
   });
 
   app.get('/docs', async () => app.swagger());

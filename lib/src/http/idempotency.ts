@@ -51,7 +51,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value as object)
+    return `{${Object.keys(value)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
@@ -60,7 +60,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function fingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonicalJson(body ?? null)}`)
+    .digest('hex');
 }
 
 export class RedisUnavailableError extends AppError {
@@ -79,7 +81,7 @@ async function plugin(app: FastifyInstance, opts: IdempotencyOptions) {
       return;
     }
     if (!KEY_PATTERN.test(key)) throw new AppError('idempotency_key_invalid', 'Idempotency-Key must be 1–255 visible ASCII characters', { status: 400 });
-    const path = request.url.split('?')[0]!;
+    const path = request.url.split('?')[0];
     const print = fingerprint(request.method, path, request.body);
     const route = `${request.method} ${request.routeOptions.url}`;
     const redisKey = `idem:${opts.service}:${route}:${key}`;

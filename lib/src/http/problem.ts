@@ -82,7 +82,13 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (isTransient(error)) {
     request.log.warn({ err: error.message }, 'transient failure; answered 503');
     reply.header('retry-after', '1');
-    return sendProblem(reply, request, 503, 'temporarily_unavailable', 'the service is briefly unable to handle this request; retry after the Retry-After delay');
+    return sendProblem(
+      reply,
+      request,
+      503,
+      'temporarily_unavailable',
+      'the service is briefly unable to handle this request; retry after the Retry-After delay',
+    );
   }
   // Never leak a stack, SQL or driver text: the correlation id in the body finds the log line.
   request.log.error({ err: error }, 'unhandled error');

@@ -31,6 +31,9 @@ export function responses(ok: Record<number, TSchema>, problems: number[] = [400
  */
 export async function noBody(request: FastifyRequest): Promise<void> {
   if (request.body !== undefined) {
-    throw new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field: 'body', message: 'this route takes no body' }] } });
+    throw new AppError('validation', 'the request does not match the schema', {
+      status: 400,
+      details: { errors: [{ field: 'body', message: 'this route takes no body' }] },
+    });
   }
 }

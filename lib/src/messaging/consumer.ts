@@ -142,7 +142,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
           headers: {
             ...message.headers,
             'dlq-error': error.message.slice(0, 1000),
-            'dlq-error-code': error instanceof AppError ? error.code : (error as { code?: string }).code ?? 'error',
+            'dlq-error-code': error instanceof AppError ? error.code : ((error as { code?: string }).code ?? 'error'),
             'dlq-original-topic': topic,
             'dlq-original-partition': String(partition),
             'dlq-original-offset': message.offset,
@@ -186,8 +186,9 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
       autoCommit: false,
       // One partition's in-place retries (e.g. a flaky provider) must not stall the others.
       partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? opts.partitions,
-      eachMessage: async ({ topic, partition, message, heartbeat }) => {
-        await handleOne(topic, partition, message, heartbeat);
+      eachMessage: async (payload) => {
+        const { topic, partition, message } = payload;
+        await handleOne(topic, partition, message, () => payload.heartbeat());
         committer.done(topic, partition, message.offset);
       },
     });
@@ -224,7 +225,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
 function parseEnvelope(message: KafkaMessage, topic: string): Envelope {
   let value: Partial<Envelope>;
   try {
-    value = JSON.parse(message.value?.toString() ?? '');
+    value = JSON.parse(message.value?.toString() ?? '') as Partial<Envelope>;
   } catch {
     throw new PoisonMessageError('message value is not JSON');
   }
@@ -232,6 +233,7 @@ function parseEnvelope(message: KafkaMessage, topic: string): Envelope {
   if (typeof value.id !== 'string' || !/^[0-9a-f-]{36}$/i.test(value.id)) throw new PoisonMessageError('envelope has no valid id');
   if (typeof value.type !== 'string' || !isKnownEventType(value.type)) throw new PoisonMessageError(`unknown event type ${JSON.stringify(value.type)}`);
   if (TOPIC_OF[value.type] !== topic) throw new PoisonMessageError(`${value.type} does not belong on ${topic}`);
-  if (typeof value.aggregateId !== 'string' || !value.payload || typeof value.payload !== 'object') throw new PoisonMessageError('envelope has no aggregateId or payload');
+  if (typeof value.aggregateId !== 'string' || !value.payload || typeof value.payload !== 'object')
+    throw new PoisonMessageError('envelope has no aggregateId or payload');
   return value as Envelope;
 }

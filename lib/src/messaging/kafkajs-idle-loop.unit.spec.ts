@@ -4,7 +4,8 @@ import { kafkajsRequestQueue, stopKafkajsIdleLoop, type RequestQueueState } from
 // kafkajs' own RequestQueue class, no broker: only its scheduling decisions are looked at.
 const RequestQueue = kafkajsRequestQueue();
 const logger = { debug: () => undefined, warn: () => undefined, error: () => undefined, info: () => undefined };
-const queue = () => new RequestQueue({ maxInFlightRequests: null, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'unit', broker: 'b:9092', logger });
+const queue = () =>
+  new RequestQueue({ maxInFlightRequests: null, requestTimeout: 30_000, enforceRequestTimeout: false, clientId: 'unit', broker: 'b:9092', logger });
 
 describe('the kafkajs request-queue check after stopKafkajsIdleLoop', () => {
   const armed: RequestQueueState[] = [];

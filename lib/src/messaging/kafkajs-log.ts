@@ -27,10 +27,10 @@ export type Level = 'warn' | 'debug';
 
 /** The level for one kafkajs line (kafkajs levels: ERROR 1, WARN 2, INFO 4, DEBUG 5). */
 export function kafkajsLineLevel(level: number, message: string, fields: Record<string, unknown>): Level {
-  if (level > logLevel.WARN) return 'debug';
+  if (level > (logLevel.WARN as number)) return 'debug';
   if (EXPECTED.has(message) || REPORTED_BY_US.test(message) || CONNECTION.test(message)) return 'debug';
   if (message.startsWith('Response ')) {
-    const error = String(fields.error ?? '');
+    const error = typeof fields.error === 'string' ? fields.error : '';
     // CreateTopics answers "Topic creation errors" for a topic that already exists; ensureTopics treats that as done.
     if (RETRIED_BY_KAFKAJS.has(error) || error === 'Topic creation errors') return 'debug';
   }

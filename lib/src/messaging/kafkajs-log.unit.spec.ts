@@ -6,7 +6,9 @@ describe('kafkajsLineLevel', () => {
   it('sends what kafkajs retries by itself to debug', () => {
     const coordinatorLoading = "The coordinator is loading and hence can't process requests for this group";
     expect(kafkajsLineLevel(logLevel.WARN, 'Response InitProducerId(key: 22, version: 1)', { error: coordinatorLoading })).toBe('debug');
-    expect(kafkajsLineLevel(logLevel.WARN, 'Response GroupCoordinator(key: 10, version: 2)', { error: 'The group coordinator is not available' })).toBe('debug');
+    expect(kafkajsLineLevel(logLevel.WARN, 'Response GroupCoordinator(key: 10, version: 2)', { error: 'The group coordinator is not available' })).toBe(
+      'debug',
+    );
     expect(kafkajsLineLevel(logLevel.WARN, 'Response CreateTopics(key: 19, version: 3)', { error: 'Topic creation errors' })).toBe('debug');
     expect(kafkajsLineLevel(logLevel.WARN, 'Limiting retries for the idempotent producer may invalidate EoS guarantees', {})).toBe('debug');
     expect(kafkajsLineLevel(logLevel.ERROR, `Crash: KafkaJSProtocolError: ${coordinatorLoading}`, {})).toBe('debug');
@@ -15,8 +17,12 @@ describe('kafkajsLineLevel', () => {
   });
 
   it('keeps a protocol error kafkajs does not retry, and anything it does not know', () => {
-    expect(kafkajsLineLevel(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', { error: 'The request attempted to perform an operation on an invalid topic' })).toBe('warn');
-    expect(kafkajsLineLevel(logLevel.ERROR, 'Response SaslAuthenticate(key: 36, version: 1)', { error: 'Request is not valid given the current SASL state' })).toBe('warn');
+    expect(
+      kafkajsLineLevel(logLevel.ERROR, 'Response Produce(key: 0, version: 7)', { error: 'The request attempted to perform an operation on an invalid topic' }),
+    ).toBe('warn');
+    expect(
+      kafkajsLineLevel(logLevel.ERROR, 'Response SaslAuthenticate(key: 36, version: 1)', { error: 'Request is not valid given the current SASL state' }),
+    ).toBe('warn');
     expect(kafkajsLineLevel(logLevel.WARN, 'Consumer group received unsubscribed topics', {})).toBe('warn');
     expect(kafkajsLineLevel(logLevel.ERROR, 'Offset out of range, resetting to default offset', {})).toBe('warn');
   });

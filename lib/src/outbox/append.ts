@@ -43,7 +43,10 @@ export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope |
     ),
   );
   if (options.deleteAfterInsert ?? DELETE_ON_INSERT) {
-    await tx.$executeRawUnsafe('DELETE FROM outbox WHERE id = ANY($1::uuid[])', list.map((e) => e.id));
+    await tx.$executeRawUnsafe(
+      'DELETE FROM outbox WHERE id = ANY($1::uuid[])',
+      list.map((e) => e.id),
+    );
   }
 }
 
@@ -53,6 +56,9 @@ export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope |
  */
 export function assertTransaction(tx: unknown): void {
   if (typeof (tx as { $disconnect?: unknown }).$disconnect === 'function') {
-    throw new AppError('outbox_outside_transaction', 'appendToOutbox needs the transaction client of the state change (prisma.$transaction(async (tx) => ...))');
+    throw new AppError(
+      'outbox_outside_transaction',
+      'appendToOutbox needs the transaction client of the state change (prisma.$transaction(async (tx) => ...))',
+    );
   }
 }

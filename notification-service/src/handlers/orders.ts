@@ -10,7 +10,6 @@ import type { SqlDatabase } from '@shop/lib/db/sql';
 
 export type Deliver = (notification: { id: string; orderId: string; status: string; message: string }) => void;
 
-
 export function orderEventsHandler(db: SqlDatabase, channel: string, deliver: Deliver): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
     let status: string;
@@ -48,7 +47,10 @@ export function orderEventsHandler(db: SqlDatabase, channel: string, deliver: De
       if (inserted !== 1) return false;
       await appendToOutbox(
         tx,
-        envelope({ type: 'NotificationSent', payload: { orderId, status, channel } }, { aggregateType: 'notification', aggregateId: orderId, causationId: event.id }),
+        envelope(
+          { type: 'NotificationSent', payload: { orderId, status, channel } },
+          { aggregateType: 'notification', aggregateId: orderId, causationId: event.id },
+        ),
       );
       return true;
     });

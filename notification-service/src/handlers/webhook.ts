@@ -13,12 +13,19 @@ export function webhookDelivery(prisma: Db, url: string | undefined, logger: Log
       for (let attempt = 1; attempt <= attempts; attempt++) {
         let error: string | undefined;
         try {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(n), signal: AbortSignal.timeout(5_000) });
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(n),
+            signal: AbortSignal.timeout(5_000),
+          });
           if (!res.ok) error = `HTTP ${res.status}`;
         } catch (e) {
           error = (e as Error).message;
         }
-        await prisma.notification.update({ where: { id: n.id }, data: { attempts: attempt, lastError: error ?? null, deliveredAt: error ? null : new Date() } }).catch(() => undefined);
+        await prisma.notification
+          .update({ where: { id: n.id }, data: { attempts: attempt, lastError: error ?? null, deliveredAt: error ? null : new Date() } })
+          .catch(() => undefined);
         if (!error) return;
         logger.warn({ correlationId: n.orderId, attempt, err: error }, 'webhook delivery failed');
         await sleep(backoff.next());

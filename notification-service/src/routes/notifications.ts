@@ -4,15 +4,37 @@ import { responses, Uuid } from '@shop/lib/http/schemas';
 import type { Db } from '../db/client.ts';
 
 const Query = Type.Object({ orderId: Uuid }, { additionalProperties: false });
-const Item = Type.Object({ id: Type.String(), status: Type.String(), channel: Type.String(), message: Type.String(), attempts: Type.Integer(), deliveredAt: Type.Union([Type.String(), Type.Null()]), lastError: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() });
+const Item = Type.Object({
+  id: Type.String(),
+  status: Type.String(),
+  channel: Type.String(),
+  message: Type.String(),
+  attempts: Type.Integer(),
+  deliveredAt: Type.Union([Type.String(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+});
 
 export async function notificationRoutes(app: FastifyInstance, opts: { prisma: Db }) {
-  app.get('/notifications', { schema: { querystring: Query, response: responses({ 200: Type.Object({ orderId: Type.String(), notifications: Type.Array(Item) }) }) } }, async (request) => {
-    const { orderId } = request.query as Static<typeof Query>;
-    const rows = await opts.prisma.notification.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } });
-    return {
-      orderId,
-      notifications: rows.map((n) => ({ id: n.id, status: n.status, channel: n.channel, message: n.message, attempts: n.attempts, deliveredAt: n.deliveredAt?.toISOString() ?? null, lastError: n.lastError, createdAt: n.createdAt.toISOString() })),
-    };
-  });
+  app.get(
+    '/notifications',
+    { schema: { querystring: Query, response: responses({ 200: Type.Object({ orderId: Type.String(), notifications: Type.Array(Item) }) }) } },
+    async (request) => {
+      const { orderId } = request.query as Static<typeof Query>;
+      const rows = await opts.prisma.notification.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } });
+      return {
+        orderId,
+        notifications: rows.map((n) => ({
+          id: n.id,
+          status: n.status,
+          channel: n.channel,
+          message: n.message,
+          attempts: n.attempts,
+          deliveredAt: n.deliveredAt?.toISOString() ?? null,
+          lastError: n.lastError,
+          createdAt: n.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
 }

@@ -20,7 +20,13 @@ const toEnvelopes = (orderId: string, events: OrderEvent[], causationId: string 
  */
 export async function insertOrder(
   tx: Tx,
-  order: { state: OrderState; items: OrderLine[]; idempotency: { key: string; fingerprint: string; expiresAt: Date } | null; deadlineAt: Date; events: OrderEvent[] },
+  order: {
+    state: OrderState;
+    items: OrderLine[];
+    idempotency: { key: string; fingerprint: string; expiresAt: Date } | null;
+    deadlineAt: Date;
+    events: OrderEvent[];
+  },
 ): Promise<{ createdAt: Date; updatedAt: Date }> {
   const { state } = order;
   const [row] = await tx.$queryRawUnsafe<{ created_at: Date; updated_at: Date }[]>(
@@ -49,7 +55,7 @@ export async function insertOrder(
     JSON.stringify(order.items.map((i, n) => ({ line_no: n + 1, sku: i.sku, quantity: i.quantity, unit_price_cents: i.unitPriceCents }))),
   );
   await appendToOutbox(tx, toEnvelopes(state.id, order.events, null));
-  return { createdAt: new Date(row!.created_at), updatedAt: new Date(row!.updated_at) };
+  return { createdAt: new Date(row.created_at), updatedAt: new Date(row.updated_at) };
 }
 
 /** A key past its TTL is free again: the old order keeps its data but gives the key up. */
@@ -65,7 +71,15 @@ export async function lockOrder(tx: Tx, id: string): Promise<OrderState | undefi
   >('SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = $1::uuid FOR UPDATE', id);
   const r = rows[0];
   if (!r) return undefined;
-  return { id: r.id, customerId: r.customer_id, status: r.status, cancelReason: r.cancel_reason, currency: r.currency, totalCents: Number(r.total_cents), paymentToken: r.payment_token };
+  return {
+    id: r.id,
+    customerId: r.customer_id,
+    status: r.status,
+    cancelReason: r.cancel_reason,
+    currency: r.currency,
+    totalCents: Number(r.total_cents),
+    paymentToken: r.payment_token,
+  };
 }
 
 export async function applyDecision(tx: Tx, state: OrderState, decision: Decision, cause: Cause): Promise<void> {

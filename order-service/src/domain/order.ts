@@ -40,7 +40,15 @@ export function placeOrder(input: { id: string; customerId: string; currency: st
   events: OrderEvent[];
 } {
   const totalCents = input.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
-  const state: OrderState = { id: input.id, customerId: input.customerId, status: 'CREATED', cancelReason: null, currency: input.currency, totalCents, paymentToken: input.paymentToken };
+  const state: OrderState = {
+    id: input.id,
+    customerId: input.customerId,
+    status: 'CREATED',
+    cancelReason: null,
+    currency: input.currency,
+    totalCents,
+    paymentToken: input.paymentToken,
+  };
   return {
     state,
     events: [
@@ -76,7 +84,9 @@ export function decide(state: OrderState, message: OrderMessage): Decision {
             outcome: 'changed',
             status: 'PAYMENT_PENDING',
             cancelReason: null,
-            events: [{ type: 'PaymentRequested', payload: { orderId, amountCents: state.totalCents, currency: state.currency, paymentToken: state.paymentToken } }],
+            events: [
+              { type: 'PaymentRequested', payload: { orderId, amountCents: state.totalCents, currency: state.currency, paymentToken: state.paymentToken } },
+            ],
           };
         case 'StockRejected':
           return cancel('OUT_OF_STOCK', []);
@@ -94,7 +104,12 @@ export function decide(state: OrderState, message: OrderMessage): Decision {
     case 'PAYMENT_PENDING':
       switch (message.type) {
         case 'PaymentCaptured':
-          return { outcome: 'changed', status: 'COMPLETED', cancelReason: null, events: [{ type: 'OrderCompleted', payload: { orderId, customerId, totalCents: state.totalCents } }] };
+          return {
+            outcome: 'changed',
+            status: 'COMPLETED',
+            cancelReason: null,
+            events: [{ type: 'OrderCompleted', payload: { orderId, customerId, totalCents: state.totalCents } }],
+          };
         case 'PaymentDeclined':
           return cancel('PAYMENT_DECLINED', [releaseStock]);
         case 'CancelOrder':

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { decide, mergeLines, ORDER_MESSAGES, ORDER_STATUSES, placeOrder, type Decision, type OrderMessage, type OrderState, type OrderStatus } from './order.ts';
+import {
+  decide,
+  mergeLines,
+  ORDER_MESSAGES,
+  ORDER_STATUSES,
+  placeOrder,
+  type Decision,
+  type OrderMessage,
+  type OrderState,
+  type OrderStatus,
+} from './order.ts';
 
 const state = (status: OrderStatus): OrderState => ({
   id: '01a212f1-ece1-7620-ac90-27a284ff69ba',
@@ -12,9 +22,11 @@ const state = (status: OrderStatus): OrderState => ({
 });
 
 const summary = (d: Decision) =>
-  d.outcome === 'changed' ? `${d.status}${d.cancelReason ? `(${d.cancelReason})` : ''} + ${d.events.map((e) => e.type).join(',')}`
-  : d.outcome === 'compensate' ? `compensate + ${d.events.map((e) => e.type).join(',')}`
-  : d.outcome;
+  d.outcome === 'changed'
+    ? `${d.status}${d.cancelReason ? `(${d.cancelReason})` : ''} + ${d.events.map((e) => e.type).join(',')}`
+    : d.outcome === 'compensate'
+      ? `compensate + ${d.events.map((e) => e.type).join(',')}`
+      : d.outcome;
 
 // Every state × message pair, written out: a change to the workflow has to change this table.
 const EXPECTED: Record<OrderStatus, Record<OrderMessage['type'], string>> = {
@@ -56,14 +68,16 @@ describe('order state machine', () => {
   for (const status of ORDER_STATUSES) {
     for (const type of ORDER_MESSAGES) {
       it(`${status} × ${type} → ${EXPECTED[status][type]}`, () => {
-        expect(summary(decide(state(status), { type } as OrderMessage))).toBe(EXPECTED[status][type]);
+        expect(summary(decide(state(status), { type }))).toBe(EXPECTED[status][type]);
       });
     }
   }
 
   it('asks for payment of the order total, with its token, keyed by the order', () => {
     const d = decide(state('CREATED'), { type: 'StockReserved' });
-    expect(d).toMatchObject({ events: [{ type: 'PaymentRequested', payload: { orderId: state('CREATED').id, amountCents: 1234, currency: 'EUR', paymentToken: 'tok_ok' } }] });
+    expect(d).toMatchObject({
+      events: [{ type: 'PaymentRequested', payload: { orderId: state('CREATED').id, amountCents: 1234, currency: 'EUR', paymentToken: 'tok_ok' } }],
+    });
   });
 
   it('places an order with its total and one reservation line per SKU, in SKU order', () => {
@@ -80,7 +94,13 @@ describe('order state machine', () => {
     });
     expect(s).toMatchObject({ status: 'CREATED', totalCents: 550 });
     expect(events.map((e) => e.type)).toEqual(['OrderCreated', 'StockReservationRequested']);
-    expect(events[1]!.payload).toEqual({ orderId: 'o1', items: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 5 }] });
+    expect(events[1].payload).toEqual({
+      orderId: 'o1',
+      items: [
+        { sku: 'A', quantity: 1 },
+        { sku: 'B', quantity: 5 },
+      ],
+    });
     expect(mergeLines([])).toEqual([]);
   });
 });

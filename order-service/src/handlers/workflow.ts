@@ -9,7 +9,6 @@ import { applyDecision, lockOrder } from '../db/orders.ts';
 /** What order-service consumes: the replies of inventory and payment. */
 type Reply = InventoryEvent | PaymentEvent;
 
-
 /** The message an event means for an order, or undefined when the order does not care. */
 export function toOrderMessage(event: Envelope<Reply>): OrderMessage | undefined {
   switch (event.type) {
@@ -51,7 +50,10 @@ export function workflowHandler(db: SqlDatabase): MessageHandler<Reply> {
         return;
       }
       await applyDecision(tx, state, decision, { eventId: event.id, type: event.type });
-      log.info({ from: state.status, to: decision.outcome === 'changed' ? decision.status : state.status, events: decision.events.map((e) => e.type) }, 'order moved');
+      log.info(
+        { from: state.status, to: decision.outcome === 'changed' ? decision.status : state.status, events: decision.events.map((e) => e.type) },
+        'order moved',
+      );
     });
   };
 }

@@ -60,73 +60,84 @@ export interface OrderRouteOptions {
 export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions) {
   const { prisma } = opts;
 
-  app.post('/orders', {
-    config: { idempotency: { fallback: 'database' } },
-    // Beside the schema check, before the Idempotency-Key is claimed: a rejected body is not stored
-    // under the key, so a corrected retry with the same key goes through.
-    preValidation: async (request) => {
-      const { customerId } = (request.body ?? {}) as { customerId?: unknown };
-      if (typeof customerId === 'string' && customerId.normalize('NFC') !== customerId) {
-        throw new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field: 'body/customerId', message: 'must be in Unicode NFC' }] } });
-      }
-    },
-    preHandler: rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId }),
-    schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 429, 503]) },
-  }, async (request, reply) => {
-    const body = request.body as PlaceOrderBody;
-    const idem = request.idempotency!;
-    const placed = placeOrder({ id: uuidv7(), ...body });
-    const insert = () =>
-      opts.sql.transaction((tx) =>
-        insertOrder(tx, {
-          state: placed.state,
-          items: body.items,
-          idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
-          deadlineAt: new Date(Date.now() + opts.deadlineMs),
-          events: placed.events,
-        }),
-      );
-    // The insert is tried first: the database's unique key is the last word on the
-    // Idempotency-Key (it survives a Redis restart or eviction), and a repeat is the rare case.
-    let inserted: Awaited<ReturnType<typeof insert>> | undefined;
-    let replayOf: string | undefined;
-    for (let attempt = 1; !inserted && !replayOf; attempt++) {
-      try {
-        inserted = await insert();
-      } catch (error) {
-        if (!isUniqueViolation(error) || attempt > 2) throw error;
-        const holder = await findByIdempotencyKey(prisma, idem.key);
-        if (!holder) {
-          await releaseExpiredKey(prisma, idem.key); // held by an order whose key expired
-          continue;
+  app.post(
+    '/orders',
+    {
+      config: { idempotency: { fallback: 'database' } },
+      // Beside the schema check, before the Idempotency-Key is claimed: a rejected body is not stored
+      // under the key, so a corrected retry with the same key goes through.
+      preValidation: async (request) => {
+        const { customerId } = (request.body ?? {}) as { customerId?: unknown };
+        if (typeof customerId === 'string' && customerId.normalize('NFC') !== customerId) {
+          throw new AppError('validation', 'the request does not match the schema', {
+            status: 400,
+            details: { errors: [{ field: 'body/customerId', message: 'must be in Unicode NFC' }] },
+          });
         }
-        if (holder.requestFingerprint !== idem.fingerprint) throw reused();
-        replayOf = holder.id;
+      },
+      preHandler: rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId }),
+      schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 429, 503]) },
+    },
+    async (request, reply) => {
+      const body = request.body as PlaceOrderBody;
+      const idem = request.idempotency!;
+      const placed = placeOrder({ id: uuidv7(), ...body });
+      const insert = () =>
+        opts.sql.transaction((tx) =>
+          insertOrder(tx, {
+            state: placed.state,
+            items: body.items,
+            idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
+            deadlineAt: new Date(Date.now() + opts.deadlineMs),
+            events: placed.events,
+          }),
+        );
+      // The insert is tried first: the database's unique key is the last word on the
+      // Idempotency-Key (it survives a Redis restart or eviction), and a repeat is the rare case.
+      let inserted: Awaited<ReturnType<typeof insert>> | undefined;
+      let replayOf: string | undefined;
+      for (let attempt = 1; !inserted && !replayOf; attempt++) {
+        try {
+          inserted = await insert();
+        } catch (error) {
+          if (!isUniqueViolation(error) || attempt > 2) throw error;
+          const holder = await findByIdempotencyKey(prisma, idem.key);
+          if (!holder) {
+            await releaseExpiredKey(prisma, idem.key); // held by an order whose key expired
+            continue;
+          }
+          if (holder.requestFingerprint !== idem.fingerprint) throw reused();
+          replayOf = holder.id;
+        }
       }
-    }
-    if (replayOf) {
-      const view = (await loadOrderView(prisma, replayOf))!;
-      return reply.code(201).header('location', `/orders/${replayOf}`).header('idempotent-replayed', 'true').send(toView({ ...view, history: undefined }));
-    }
-    const { state } = placed;
-    request.log.info({ correlationId: state.id, totalCents: state.totalCents }, 'order placed');
-    if (opts.faultKillAfterCommit) process.kill(process.pid, 'SIGKILL');
-    return reply
-      .code(201)
-      .header('location', `/orders/${state.id}`)
-      .send(
-        toView({
-          id: state.id,
-          customerId: state.customerId,
-          status: state.status,
-          cancelReason: null,
-          currency: state.currency,
-          totalCents: state.totalCents,
-          items: body.items,
-          ...inserted!,
-        }),
-      );
-  });
+      if (replayOf) {
+        const view = (await loadOrderView(prisma, replayOf))!;
+        return reply
+          .code(201)
+          .header('location', `/orders/${replayOf}`)
+          .header('idempotent-replayed', 'true')
+          .send(toView({ ...view, history: undefined }));
+      }
+      const { state } = placed;
+      request.log.info({ correlationId: state.id, totalCents: state.totalCents }, 'order placed');
+      if (opts.faultKillAfterCommit) process.kill(process.pid, 'SIGKILL');
+      return reply
+        .code(201)
+        .header('location', `/orders/${state.id}`)
+        .send(
+          toView({
+            id: state.id,
+            customerId: state.customerId,
+            status: state.status,
+            cancelReason: null,
+            currency: state.currency,
+            totalCents: state.totalCents,
+            items: body.items,
+            ...inserted!,
+          }),
+        );
+    },
+  );
 
   app.get('/orders/:id', { schema: { params: OrderIdParams, response: responses({ 200: OrderView }) } }, async (request) => {
     const { id } = request.params as { id: string };
@@ -135,29 +146,48 @@ export async function orderRoutes(app: FastifyInstance, opts: OrderRouteOptions)
     return toView(order);
   });
 
-  app.get('/orders', {
-    schema: { querystring: ListOrdersQuery, response: responses({ 200: Type.Object({ items: Type.Array(OrderView), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }) },
-  }, async (request) => {
-    const q = request.query as ListOrdersQuery;
-    const limit = q.limit ?? 20;
-    const rows = await listOrders(prisma, { customerId: q.customerId, status: q.status, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
-    const page = rows.slice(0, limit);
-    return { items: page.map((o) => toView(o)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!) : null };
-  });
+  app.get(
+    '/orders',
+    {
+      schema: {
+        querystring: ListOrdersQuery,
+        response: responses({ 200: Type.Object({ items: Type.Array(OrderView), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }),
+      },
+    },
+    async (request) => {
+      const q = request.query as ListOrdersQuery;
+      const limit = q.limit ?? 20;
+      const rows = await listOrders(prisma, { customerId: q.customerId, status: q.status, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
+      const page = rows.slice(0, limit);
+      return { items: page.map((o) => toView(o)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
+    },
+  );
 
-  app.post('/orders/:id/cancel', {
-    preValidation: noBody,
-    schema: { headers: IdempotencyHeaders, params: OrderIdParams, response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409, 422, 503]) },
-  }, async (request, reply) => {
-    const { id } = request.params as { id: string };
-    await opts.sql.transaction(async (tx) => {
-      const state = await lockOrder(tx, id);
-      if (!state) throw notFound(`order ${id}`);
-      const decision = decide(state, { type: 'CancelOrder' });
-      if (decision.outcome !== 'changed') throw conflict('order_not_cancellable', `order is ${state.status}: ${decision.outcome === 'rejected' || decision.outcome === 'ignored' ? decision.why : ''}`);
-      await applyDecision(tx, state, decision, { eventId: null, type: 'CancelOrder' });
-    });
-    request.log.info({ correlationId: id }, 'order cancelled by customer');
-    return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
-  });
+  app.post(
+    '/orders/:id/cancel',
+    {
+      preValidation: noBody,
+      schema: {
+        headers: IdempotencyHeaders,
+        params: OrderIdParams,
+        response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409, 422, 503]),
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as { id: string };
+      await opts.sql.transaction(async (tx) => {
+        const state = await lockOrder(tx, id);
+        if (!state) throw notFound(`order ${id}`);
+        const decision = decide(state, { type: 'CancelOrder' });
+        if (decision.outcome !== 'changed')
+          throw conflict(
+            'order_not_cancellable',
+            `order is ${state.status}: ${decision.outcome === 'rejected' || decision.outcome === 'ignored' ? decision.why : ''}`,
+          );
+        await applyDecision(tx, state, decision, { eventId: null, type: 'CancelOrder' });
+      });
+      request.log.info({ correlationId: id }, 'order cancelled by customer');
+      return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
+    },
+  );
 }

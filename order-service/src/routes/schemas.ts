@@ -33,7 +33,13 @@ export const PlaceOrderBody = Type.Object(
 );
 export type PlaceOrderBody = Static<typeof PlaceOrderBody>;
 
-const HistoryEntry = Type.Object({ status: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), cause: Type.String(), causeEventId: Type.Union([Type.String(), Type.Null()]), at: Type.String() });
+const HistoryEntry = Type.Object({
+  status: Type.String(),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  cause: Type.String(),
+  causeEventId: Type.Union([Type.String(), Type.Null()]),
+  at: Type.String(),
+});
 
 export const OrderView = Type.Object({
   orderId: Uuid,

@@ -78,7 +78,7 @@ export class DashboardMonitor {
       oldestAgeMs: Object.fromEntries(slots.map((s) => [s.database, s.oldestUnpublishedAgeMs])),
       eventsPerSecond: Math.round(rate * 10) / 10,
     });
-    while (this.samples.length > 0 && this.samples[0]!.t < now - WINDOW_MS) this.samples.shift();
+    while (this.samples.length > 0 && this.samples[0].t < now - WINDOW_MS) this.samples.shift();
     await Promise.all([this.sampleKafka(), this.sampleHealth(slots)]);
   }
 
@@ -90,7 +90,7 @@ export class DashboardMonitor {
           const ends = await withTimeout(this.admin.fetchTopicOffsets(topic), 2_000);
           const [committed] = await withTimeout(this.admin.fetchOffsets({ groupId: group, topics: [topic] }), 2_000);
           const lag = ends.reduce((sum, end) => {
-            const c = Number(committed!.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
+            const c = Number(committed.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1');
             return sum + Math.max(0, Number(end.offset) - Math.max(c, Number(end.low)));
           }, 0);
           rows.push({ group, topic, lag });
@@ -109,7 +109,9 @@ export class DashboardMonitor {
         try {
           const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_500) });
           const body = (await res.json()) as { checks?: Record<string, { ok: boolean }> };
-          const failing = Object.entries(body.checks ?? {}).filter(([, c]) => !c.ok).map(([n]) => n);
+          const failing = Object.entries(body.checks ?? {})
+            .filter(([, c]) => !c.ok)
+            .map(([n]) => n);
           return { name, ok: res.status === 200, detail: res.status === 200 ? 'ready' : `not ready: ${failing.join(', ')}` };
         } catch (error) {
           return { name, ok: false, detail: `unreachable (${(error as Error).message})` };
@@ -118,7 +120,11 @@ export class DashboardMonitor {
     );
     this.health = [
       { name: 'kafka', ok: this.kafkaUp, detail: this.kafkaUp ? 'reachable' : 'unreachable' },
-      ...slots.map((s) => ({ name: `relay ${s.slot}`, ok: s.state === 'active' || s.state === 'standby', detail: s.state + (s.lastError ? `: ${s.lastError}` : '') })),
+      ...slots.map((s) => ({
+        name: `relay ${s.slot}`,
+        ok: s.state === 'active' || s.state === 'standby',
+        detail: s.state + (s.lastError ? `: ${s.lastError}` : ''),
+      })),
       ...services,
     ];
   }

@@ -11,7 +11,10 @@ import type { DashboardMonitor } from './monitor.ts';
 
 const require = createRequire(import.meta.url);
 const PAGE = new URL('./page.html', import.meta.url);
-const ReplayBody = Type.Object({ topic: Type.String({ pattern: '\\.dlq$' }), partition: Type.Integer({ minimum: 0 }), offset: Type.String({ pattern: '^\\d+$' }) }, { additionalProperties: false });
+const ReplayBody = Type.Object(
+  { topic: Type.String({ pattern: '\\.dlq$' }), partition: Type.Integer({ minimum: 0 }), offset: Type.String({ pattern: '^\\d+$' }) },
+  { additionalProperties: false },
+);
 
 export async function dashboardRoutes(
   app: FastifyInstance,
@@ -28,7 +31,10 @@ export async function dashboardRoutes(
   app.get('/assets/:name', { schema: { params: Type.Object({ name: Type.String() }) } }, async (request, reply) => {
     const asset = assets[(request.params as { name: string }).name];
     if (!asset) throw notFound('asset');
-    return reply.type(asset.type).header('cache-control', 'max-age=3600').send(await readFile(asset.file));
+    return reply
+      .type(asset.type)
+      .header('cache-control', 'max-age=3600')
+      .send(await readFile(asset.file));
   });
 
   app.get('/api/overview', async () => {
@@ -42,12 +48,19 @@ export async function dashboardRoutes(
   app.get('/api/orders/:id', { schema: { params: Type.Object({ id: Uuid }), response: responses({ 200: Type.Any() }) } }, async (request) => {
     const { id } = request.params as { id: string };
     const order = await fetch(`${opts.orderServiceUrl}/orders/${id}`, { signal: AbortSignal.timeout(2_000) })
-      .then(async (r) => (r.status === 200 ? r.json() : undefined))
+      .then(async (r) => (r.status === 200 ? ((await r.json()) as unknown) : undefined))
       .catch(() => undefined);
     const events = (
       await Promise.all(
         [...opts.pools].map(async ([database, pool]) =>
-          (await pool.query('select id::text, type, created_at, payload from outbox where aggregate_id = $1', [id]).catch(() => ({ rows: [] }))).rows.map((r) => ({ database, ...r })),
+          (
+            await pool
+              .query<{ id: string; type: string; created_at: Date; payload: unknown }>(
+                'select id::text, type, created_at, payload from outbox where aggregate_id = $1',
+                [id],
+              )
+              .catch(() => ({ rows: [] }))
+          ).rows.map((r) => ({ database, ...r })),
         ),
       )
     )

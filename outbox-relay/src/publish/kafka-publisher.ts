@@ -19,7 +19,13 @@ export interface OutboundMessage {
 
 /** The Kafka headers of a relayed event (names in lib/events/envelope HEADERS). */
 export function headersOf(m: OutboundMessage, source: string): Record<string, string> {
-  return { [HEADERS.eventId]: m.eventId, [HEADERS.eventType]: m.eventType, [HEADERS.correlationId]: m.correlationId, [HEADERS.source]: source, [HEADERS.lsn]: m.lsn };
+  return {
+    [HEADERS.eventId]: m.eventId,
+    [HEADERS.eventType]: m.eventType,
+    [HEADERS.correlationId]: m.correlationId,
+    [HEADERS.source]: source,
+    [HEADERS.lsn]: m.lsn,
+  };
 }
 
 /** Sends batches to Kafka; `publish` resolves once Kafka acknowledged every message. */

@@ -16,9 +16,9 @@ parentPort!.on('message', (request: PublisherRequest) => {
   const work = (): Promise<unknown> => {
     switch (request.op) {
       case 'publish':
-        return publishers[request.index]!.publish(request.messages);
+        return publishers[request.index].publish(request.messages);
       case 'reachable':
-        return publishers[request.index]!.isReachable();
+        return publishers[request.index].isReachable();
       case 'close':
         return Promise.allSettled(publishers.map((p) => p.close()));
     }

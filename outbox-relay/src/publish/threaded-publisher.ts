@@ -18,9 +18,7 @@ export interface PublisherThreadOptions {
 }
 
 export type PublisherRequest =
-  | { id: number; op: 'publish'; index: number; messages: OutboundMessage[] }
-  | { id: number; op: 'reachable'; index: number }
-  | { id: number; op: 'close' };
+  { id: number; op: 'publish'; index: number; messages: OutboundMessage[] } | { id: number; op: 'reachable'; index: number } | { id: number; op: 'close' };
 
 type Reply = { id: number; ok: true } | { id: number; ok: false; message: string; name: string };
 
@@ -64,15 +62,15 @@ export class PublisherThreads {
     const parts = this.threads.map((t) => t.publisher(index));
     return {
       publish: async (messages) => {
-        if (parts.length === 1) return parts[0]!.publish(messages);
+        if (parts.length === 1) return parts[0].publish(messages);
         const split = parts.map(() => [] as OutboundMessage[]);
-        for (const m of messages) split[threadOf(m.key, parts.length)]!.push(m);
+        for (const m of messages) split[threadOf(m.key, parts.length)].push(m);
         // allSettled: a part that failed must not leave another still running when we retry.
-        const results = await Promise.allSettled(split.map((list, i) => (list.length > 0 ? parts[i]!.publish(list) : undefined)));
+        const results = await Promise.allSettled(split.map((list, i) => (list.length > 0 ? parts[i].publish(list) : Promise.resolve())));
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
       },
-      isReachable: () => parts[0]!.isReachable(),
+      isReachable: () => parts[0].isReachable(),
       close: () => this.close(),
     };
   }
@@ -106,7 +104,7 @@ class PublisherThread {
       if (reply.ok) waiter.resolve();
       else waiter.reject(Object.assign(new Error(reply.message), { name: reply.name }));
     });
-    worker.on('error', (error) => this.logger.error({ err: error.message }, 'publisher thread failed'));
+    worker.on('error', (error: Error) => this.logger.error({ err: error.message }, 'publisher thread failed'));
     worker.on('exit', (code) => {
       const lost = new Error(`publisher thread exited (${code})`);
       for (const waiter of this.waiting.values()) waiter.reject(lost);

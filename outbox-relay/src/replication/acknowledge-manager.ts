@@ -74,7 +74,7 @@ export class AcknowledgeManager<M> {
     let bytes = 0;
     for (const tx of this.queue) {
       while (tx.taken < tx.messages.length && batch.length < max) {
-        const message = tx.messages[tx.taken]!;
+        const message = tx.messages[tx.taken];
         bytes += sizeOf(message);
         if (bytes > maxBytes && batch.length > 0) return batch;
         batch.push({ tx, message });
@@ -107,7 +107,7 @@ export class AcknowledgeManager<M> {
   }
 
   private advance(): void {
-    while (this.queue.length > 0 && this.queue[0]!.done === this.queue[0]!.messages.length) {
+    while (this.queue.length > 0 && this.queue[0].done === this.queue[0].messages.length) {
       this.confirmed = this.queue.shift()!.commitEndLsn;
     }
   }

@@ -42,9 +42,7 @@ export async function prepareSlot(source: DatabaseSource, opts: { recreateMissin
       [source.publicationName],
     );
     if (pub.rowCount === 0) {
-      await client
-        .query(`CREATE PUBLICATION "${source.publicationName}" FOR TABLE outbox WITH (publish = 'insert')`)
-        .catch(ignoreDuplicate);
+      await client.query(`CREATE PUBLICATION "${source.publicationName}" FOR TABLE outbox WITH (publish = 'insert')`).catch(ignoreDuplicate);
     }
     const comment = pub.rows[0]?.comment ?? '';
     let slot = await readSlot(client, source.slotName);
@@ -78,12 +76,14 @@ async function readSlot(client: pg.Client, slotName: string): Promise<SlotState 
   if (!row) return undefined;
   if (row.plugin !== 'pgoutput') throw new SlotUnusableError(`replication slot "${slotName}" uses plugin ${row.plugin}, not pgoutput`);
   if (row.wal_status === 'lost' || row.confirmed_flush_lsn === null) {
-    throw new SlotUnusableError(`replication slot "${slotName}" has lost the WAL it needs (wal_status=${row.wal_status}); events may be gone. Refusing to start.`);
+    throw new SlotUnusableError(
+      `replication slot "${slotName}" has lost the WAL it needs (wal_status=${row.wal_status}); events may be gone. Refusing to start.`,
+    );
   }
   return { confirmedFlushLsn: parseLsn(row.confirmed_flush_lsn), active: row.active, activePid: row.active_pid };
 }
 
-function ignoreDuplicate(error: { code?: string }): void {
+function ignoreDuplicate(error: Error & { code?: string }): void {
   if (error.code !== '42710') throw error; // duplicate_object: another relay created it first
 }
 
@@ -103,5 +103,11 @@ export async function readLag(client: pg.Pool, slotName: string): Promise<SlotLa
   );
   const row = res.rows[0];
   if (!row) return undefined;
-  return { slot: slotName, lagBytes: Math.max(0, Number(row.lag ?? 0)), restartLsn: row.restart_lsn, confirmedFlushLsn: row.confirmed_flush_lsn, active: row.active };
+  return {
+    slot: slotName,
+    lagBytes: Math.max(0, Number(row.lag ?? 0)),
+    restartLsn: row.restart_lsn,
+    confirmedFlushLsn: row.confirmed_flush_lsn,
+    active: row.active,
+  };
 }

@@ -19,7 +19,6 @@ export interface PaymentSettings {
   providerRetryMs: number;
 }
 
-
 export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
     orderIdOf(event); // validates before anything runs; charge/cancel read it from the typed payload
@@ -40,9 +39,17 @@ export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, s
   };
 }
 
-async function charge(db: SqlDatabase, provider: PaymentProvider, s: PaymentSettings, event: Extract<Envelope<OrderEvent>, { type: 'PaymentRequested' }>, meta: MessageMeta, log: Logger) {
+async function charge(
+  db: SqlDatabase,
+  provider: PaymentProvider,
+  s: PaymentSettings,
+  event: Extract<Envelope<OrderEvent>, { type: 'PaymentRequested' }>,
+  meta: MessageMeta,
+  log: Logger,
+) {
   const { orderId, amountCents, currency, paymentToken } = event.payload;
-  if (!Number.isInteger(amountCents) || amountCents < 0 || typeof currency !== 'string') throw new PoisonMessageError('PaymentRequested with an invalid amount');
+  if (!Number.isInteger(amountCents) || amountCents < 0 || typeof currency !== 'string')
+    throw new PoisonMessageError('PaymentRequested with an invalid amount');
   const existing = await db.transaction(async (tx) => {
     const payment = await lockPayment(tx, orderId);
     if (payment && payment.status !== 'PENDING') {
@@ -92,7 +99,13 @@ async function charge(db: SqlDatabase, provider: PaymentProvider, s: PaymentSett
   log.info({ outcome: result?.status ?? 'failed' }, 'payment settled');
 }
 
-async function cancel(db: SqlDatabase, provider: PaymentProvider, event: Extract<Envelope<OrderEvent>, { type: 'PaymentCancellationRequested' }>, meta: MessageMeta, log: Logger) {
+async function cancel(
+  db: SqlDatabase,
+  provider: PaymentProvider,
+  event: Extract<Envelope<OrderEvent>, { type: 'PaymentCancellationRequested' }>,
+  meta: MessageMeta,
+  log: Logger,
+) {
   const { orderId, reason } = event.payload;
   const outcome = await db.transaction(async (tx) => {
     if (!(await markProcessed(tx, event, meta))) return 'duplicate';

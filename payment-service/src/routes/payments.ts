@@ -4,20 +4,55 @@ import { responses, Uuid } from '@shop/lib/http/schemas';
 import type { Db } from '../db/client.ts';
 
 const Query = Type.Object({ orderId: Uuid }, { additionalProperties: false });
-const Charge = Type.Object({ paymentId: Type.String(), status: Type.String(), amountCents: Type.Integer(), currency: Type.String(), attempts: Type.Integer(), providerRef: Type.Union([Type.String(), Type.Null()]), failureReason: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(), updatedAt: Type.String() });
+const Charge = Type.Object({
+  paymentId: Type.String(),
+  status: Type.String(),
+  amountCents: Type.Integer(),
+  currency: Type.String(),
+  attempts: Type.Integer(),
+  providerRef: Type.Union([Type.String(), Type.Null()]),
+  failureReason: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
 const Refund = Type.Object({ refundId: Type.String(), paymentId: Type.String(), amountCents: Type.Integer(), reason: Type.String(), createdAt: Type.String() });
 
 export async function paymentRoutes(app: FastifyInstance, opts: { prisma: Db }) {
-  app.get('/payments', { schema: { querystring: Query, response: responses({ 200: Type.Object({ orderId: Type.String(), charges: Type.Array(Charge), refunds: Type.Array(Refund) }) }) } }, async (request) => {
-    const { orderId } = request.query as Static<typeof Query>;
-    const [charges, refunds] = await Promise.all([
-      opts.prisma.payment.findMany({ where: { orderId } }),
-      opts.prisma.refund.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } }),
-    ]);
-    return {
-      orderId,
-      charges: charges.map((p) => ({ paymentId: p.id, status: p.status, amountCents: Number(p.amountCents), currency: p.currency, attempts: p.attempts, providerRef: p.providerRef, failureReason: p.failureReason, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() })),
-      refunds: refunds.map((r) => ({ refundId: r.id, paymentId: r.paymentId, amountCents: Number(r.amountCents), reason: r.reason, createdAt: r.createdAt.toISOString() })),
-    };
-  });
+  app.get(
+    '/payments',
+    {
+      schema: {
+        querystring: Query,
+        response: responses({ 200: Type.Object({ orderId: Type.String(), charges: Type.Array(Charge), refunds: Type.Array(Refund) }) }),
+      },
+    },
+    async (request) => {
+      const { orderId } = request.query as Static<typeof Query>;
+      const [charges, refunds] = await Promise.all([
+        opts.prisma.payment.findMany({ where: { orderId } }),
+        opts.prisma.refund.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } }),
+      ]);
+      return {
+        orderId,
+        charges: charges.map((p) => ({
+          paymentId: p.id,
+          status: p.status,
+          amountCents: Number(p.amountCents),
+          currency: p.currency,
+          attempts: p.attempts,
+          providerRef: p.providerRef,
+          failureReason: p.failureReason,
+          createdAt: p.createdAt.toISOString(),
+          updatedAt: p.updatedAt.toISOString(),
+        })),
+        refunds: refunds.map((r) => ({
+          refundId: r.id,
+          paymentId: r.paymentId,
+          amountCents: Number(r.amountCents),
+          reason: r.reason,
+          createdAt: r.createdAt.toISOString(),
+        })),
+      };
+    },
+  );
 }
