@@ -150,10 +150,14 @@ async function waitTerminal(orderIds: string[], timeoutMs = 300_000): Promise<vo
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const open = (await db.query<{ n: number }>("select count(*)::int as n from orders where id = any($1::uuid[]) and status not in ('COMPLETED', 'CANCELLED')", [orderIds]))
-        .rows[0].n;
-      const notified = (await notifications.query<{ n: number }>('select count(distinct order_id)::int as n from notifications where order_id = any($1::uuid[])', [orderIds]))
-        .rows[0].n;
+      const open = (
+        await db.query<{ n: number }>("select count(*)::int as n from orders where id = any($1::uuid[]) and status not in ('COMPLETED', 'CANCELLED')", [
+          orderIds,
+        ])
+      ).rows[0].n;
+      const notified = (
+        await notifications.query<{ n: number }>('select count(distinct order_id)::int as n from notifications where order_id = any($1::uuid[])', [orderIds])
+      ).rows[0].n;
       if (open === 0 && notified >= orderIds.length) return;
       if (Date.now() > deadline) return; // the checker reports what is still open
       process.stderr.write(`\r[drain] ${open} orders open, ${orderIds.length - notified} without notification   `);

@@ -25,8 +25,8 @@ afterAll(() => Promise.all(Object.values(pools).map((p) => p.end())));
 async function state(): Promise<string> {
   const parts = await Promise.all([
     ...SERVICE_DATABASES.map(async (db) => `${db}.outbox=${(await pools[db].query('select count(*) from outbox')).rows[0].count}`),
-    pools
-      .orders.query(`select count(*), count(*) filter (where status = 'CANCELLED') as c from orders`)
+    pools.orders
+      .query(`select count(*), count(*) filter (where status = 'CANCELLED') as c from orders`)
       .then((r) => `orders=${r.rows[0].count}/${r.rows[0].c}`),
     pools.inventory.query('select count(*), coalesce(sum(version), 0) as v from products').then((r) => `products=${r.rows[0].count}/${r.rows[0].v}`),
   ]);
