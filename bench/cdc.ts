@@ -2,6 +2,7 @@
 // started and stopped on its own slot, and two measurements that treat every such process the
 // same way — throughput from a committed backlog (read from the topic's end offsets, not from
 // the process's own counters) and commit → consumer latency at a fixed rate.
+import { nodeRuntime, type NodeRuntime } from './node-runtime.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -95,7 +96,7 @@ export async function killChild(child: ChildProcess | undefined, signal: NodeJS.
 }
 
 /** Our outbox-relay, alone on the bench database, with its own slot and publication. */
-export function ourRelay(port = 3955): Cdc {
+export function ourRelay(port = 3955, runtime: NodeRuntime = nodeRuntime(), env: Record<string, string> = {}): Cdc {
   const prefix = `bench${randomUUID().slice(0, 6)}`;
   let child: ChildProcess | undefined;
   return {
@@ -104,7 +105,7 @@ export function ourRelay(port = 3955): Cdc {
     async start() {
       // e.g. BENCH_RELAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the relay.
       const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'outbox-relay/src/main.ts')], {
+      child = spawn(runtime.binary, [...nodeArgs, ...runtime.args, join(REPO_ROOT, 'outbox-relay/src/main.ts')], {
         env: {
           ...process.env,
           PORT: String(port),
@@ -114,6 +115,7 @@ export function ourRelay(port = 3955): Cdc {
           RELAY_PUBLICATION: `${prefix}_pub`,
           LOG_LEVEL: 'warn',
           EXIT_WITH_PARENT: '1',
+          ...env,
         },
         stdio: 'inherit',
       });

@@ -32,15 +32,13 @@ async function placementRate(seconds: number): Promise<number> {
   return created / seconds;
 }
 
-export async function ceilingBench(
-  seconds = Number(process.env.BENCH_SECONDS ?? 10),
-  runs = Number(process.env.BENCH_RUNS ?? 3),
-  /** The smoke pass runs beside the stack: its figures mean nothing, so it need not refuse. */
-  requireIdle = true,
-): Promise<number> {
-  // pgbench alone on the cluster (a running relay would decode its WAL), in the scratch database
-  // of the CDC benches: WAL written in a service database stays in that service's slot.
-  if (requireIdle) await assertNoReplicationReaders();
+/**
+ * pgbench doing what order creation does, `runs` times for `seconds`: the machine's ceiling in
+ * tx/s, the calibration every other figure is stated against. Runs in the scratch database of
+ * the CDC benches (WAL written in a service database stays in that service's slot); the caller
+ * makes sure no replication reader decodes it.
+ */
+export async function pgbenchCeiling(seconds: number, runs: number): Promise<number[]> {
   await prepareBenchDatabase();
   const url = BENCH_DATABASE_URL;
   const db = new pg.Client({ connectionString: url });
@@ -84,6 +82,17 @@ COMMIT;
   }
   await db.query('drop table bench_orders; drop table bench_outbox');
   await db.end();
+  return tps;
+}
+
+export async function ceilingBench(
+  seconds = Number(process.env.BENCH_SECONDS ?? 10),
+  runs = Number(process.env.BENCH_RUNS ?? 3),
+  /** The smoke pass runs beside the stack: its figures mean nothing, so it need not refuse. */
+  requireIdle = true,
+): Promise<number> {
+  if (requireIdle) await assertNoReplicationReaders();
+  const tps = await pgbenchCeiling(seconds, runs);
   const ours: number[] = [];
   for (let i = 0; i < runs; i++) {
     ours.push(await placementRate(seconds));

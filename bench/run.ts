@@ -6,6 +6,7 @@ import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
+import { runtimesBench } from './runtimes.ts';
 import { workflowSqlBench } from './workflow-sql.ts';
 import { drained, openLoop, peakRss, place, stock, withRelayPaused } from './stack.ts';
 import { percentile, summarize, table } from './stats.ts';
@@ -118,6 +119,7 @@ const benches: Record<string, () => Promise<void>> = {
   ceiling: async () => void (await ceilingBench()),
   'workflow-sql': () => workflowSqlBench(),
   profile: async () => void (await profileBench()),
+  runtimes: runtimesBench,
   smoke,
 };
 const name = process.argv[2] ?? '';
