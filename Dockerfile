@@ -1,5 +1,5 @@
 # One image for the five processes; pick one with the command, e.g. `order-service/src/main.ts`.
-FROM node:20-bookworm-slim
+FROM node:26-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY lib/package.json lib/
@@ -8,10 +8,9 @@ COPY inventory-service/package.json inventory-service/
 COPY payment-service/package.json payment-service/
 COPY notification-service/package.json notification-service/
 COPY outbox-relay/package.json outbox-relay/
-# tsx is a runtime dependency (the services run TypeScript through it); the prisma CLI only
-# generates the clients below.
+# Node runs our TypeScript itself (type stripping); the prisma CLI only generates the clients below.
 RUN npm ci --omit=dev --include=optional && npm i --no-save prisma@7.10.1
 COPY . .
 RUN for s in orders inventory payments notifications; do npx prisma generate --config prisma/$s/prisma.config.ts; done
 ENV HOST=0.0.0.0 NODE_ENV=production
-ENTRYPOINT ["node", "--import", "tsx"]
+ENTRYPOINT ["node"]
