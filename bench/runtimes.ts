@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { stackDown, stackUp } from '@shop/lib/processes';
-import { assertAlone, lagRun, ourRelay, throughputRun, db as benchDb } from './cdc.ts';
+import { assertAlone, EVENTS, lagRun, ourRelay, RATE as LAG_RATE, throughputRun, db as benchDb } from './cdc.ts';
 import { pgbenchCeiling } from './ceiling.ts';
 import { e2eRun, warmUp } from './e2e.ts';
 import { baselineRuntime, nodeRuntime, type NodeRuntime } from './node-runtime.ts';
@@ -81,15 +81,15 @@ export async function runtimesBench(): Promise<void> {
   const row = (name: string, pick: (f: Figures) => number[], digits: number) => {
     const x = median(pick(a));
     const y = median(pick(b));
-    return [name, x.toFixed(digits), y.toFixed(digits), (x / y).toFixed(2)];
+    return [name, x.toFixed(digits), y.toFixed(digits), y === 0 ? '–' : (x / y).toFixed(2)];
   };
   console.log(`\nmachine calibration: pgbench ceiling ${ceiling.toFixed(0)} tx/s (order + outbox insert, 8 clients; median of 3 × 10 s)\n`);
   console.log(
     table(
       [`median of ${RUNS} runs each, interleaved`, `Node ${current.version}`, `Node ${baseline.version}`, 'ratio'],
       [
-        row('relay throughput, events/s (200,000 backlog, no publisher threads)', (f) => f.throughput, 0),
-        row('relay lag p99 ms at 5,000 ev/s', (f) => f.lagP99, 0),
+        row(`relay throughput, events/s (${EVENTS} backlog, no publisher threads)`, (f) => f.throughput, 0),
+        row(`relay lag p99 ms at ${LAG_RATE} ev/s`, (f) => f.lagP99, 0),
         row(`e2e at ${RATE} orders/s for ${SECONDS} s: placement → terminal p99 ms`, (f) => f.e2eP99, 0),
         row('e2e: orders open or refused at the end', (f) => f.e2eOpen, 0),
         row('e2e: CPU ms per order, all processes', (f) => f.cpuAll, 1),
