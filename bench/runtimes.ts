@@ -3,7 +3,7 @@
 // end-to-end window on each runtime, interleaved, and their ratios. Both runtimes run the relay
 // without publisher threads (RELAY_PUBLISH_THREADS=0): an older Node's worker threads cannot
 // load our TypeScript, and the comparison must run the same code path on both.
-//   npm run bench -- runtimes   (BENCH_RUNS 2, BENCH_RATE 50, BENCH_SECONDS 60, BENCH_BASELINE_NODE)
+//   npm run bench -- runtimes   (BENCH_RUNS 2, BENCH_E2E_RATE 100, BENCH_E2E_SECONDS 60, BENCH_BASELINE_NODE)
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { stackDown, stackUp } from '@shop/lib/processes';
@@ -15,8 +15,8 @@ import { CPU_GROUPS } from './process-cpu.ts';
 import { median, table } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2);
-const RATE = Number(process.env.BENCH_RATE ?? 50);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const RATE = Number(process.env.BENCH_E2E_RATE ?? 100);
+const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 60);
 const SAME_CODE_PATH = { RELAY_PUBLISH_THREADS: '0' };
 const NODE_GROUPS = ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay'] as const;
 
