@@ -16,7 +16,8 @@ import { onShutdown, type Closer } from './lifecycle.ts';
 import { exponentialBackoff, sleep } from './backoff.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createKafka } from './messaging/kafka.ts';
-import { readRetryPolicy, runConsumer, type MessageHandler } from './messaging/consumer.ts';
+import { readRetryPolicy, runConsumer, type HandlerFor } from './messaging/consumer.ts';
+import type { Topic } from './events/catalog.ts';
 import { createRedis } from './redis.ts';
 
 interface PrismaLike {
@@ -42,9 +43,11 @@ export interface ServiceContext<P> {
   idempotencyTtlSeconds: number;
   /** Register something to close on shutdown (closed in reverse order). */
   onClose(closer: Closer): void;
-  /** Runs a consumer in the service's group (its name) with the configured retry policy; closed on shutdown. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service narrows to its topics' events
-  consume(topics: string[], handler: MessageHandler<any>): Promise<void>;
+  /**
+   * Runs a consumer in the service's group (its name) with the configured retry policy; closed on
+   * shutdown. The handler must take every event the topics carry (checked when compiling).
+   */
+  consume<const T extends readonly Topic[]>(topics: T, handler: HandlerFor<T>): Promise<void>;
 }
 
 export interface ServiceDefinition<P extends PrismaLike> {

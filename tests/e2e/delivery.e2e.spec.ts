@@ -136,6 +136,27 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     expect(dead[0].headers['dlq-original-partition']).toMatch(/^\d+$/);
   });
 
+  it('checks every consumed payload against the catalog: a schema error or a newer version is dead-lettered, an added field is accepted', async () => {
+    const [badPayload, newer, extended] = [randomUUID(), randomUUID(), randomUUID()];
+    const dlq = await Collector.start(['order.events.dlq']);
+    const sku = uniqueSku();
+    await produce('order.events', [
+      { key: badPayload, value: byHand('StockReservationRequested', badPayload, { items: [{ sku, quantity: '2' }] }) },
+      { key: newer, value: JSON.stringify({ ...JSON.parse(byHand('StockReleaseRequested', newer, {})), version: 2 }) },
+      { key: extended, value: byHand('StockReleaseRequested', extended, { requestedBy: 'a field this consumer does not know' }) },
+    ]);
+    await waitFor(async () => (await pools.inventory.query('select 1 from reservations where order_id = $1', [extended])).rowCount === 1, {
+      what: 'the event with an added field handled',
+    });
+    const fromInventory = (key: string) => dlq.messages.find((m) => m.key === key && m.headers['dlq-consumer-group'] === 'inventory-service');
+    await waitFor(() => fromInventory(badPayload) && fromInventory(newer), { what: 'both refused events on the DLQ' });
+    expect(fromInventory(badPayload)!.headers).toMatchObject({ 'dlq-error-code': 'poison_message', 'dlq-attempts': '1' });
+    expect(fromInventory(badPayload)!.headers['dlq-error']).toMatch(/^invalid StockReservationRequested payload: \/items\/0\/quantity /);
+    expect(fromInventory(newer)!.headers['dlq-error']).toBe('StockReleaseRequested version 2 is newer than this consumer understands (1)');
+    expect(dlq.messages.filter((m) => m.key === extended)).toEqual([]);
+    expect((await pools.inventory.query('select 1 from reservations where order_id = any($1::uuid[])', [[badPayload, newer]])).rowCount).toBe(0);
+  });
+
   it('retries, never dead-letters, when the consumer database connections are cut mid-handling', async () => {
     const sku = uniqueSku();
     await setStock(stack, sku, 100);

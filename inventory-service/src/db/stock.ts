@@ -1,6 +1,5 @@
 import { AppError } from '@shop/lib/errors';
-import { envelope } from '@shop/lib/events/envelope';
-import type { InventoryEvent } from '@shop/lib/events/catalog';
+import { eventEnvelope, type InventoryEvent } from '@shop/lib/events/catalog';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import { canSettle, decideReservation, type Line, type ReservationStatus, type StockLevel } from '../domain/stock.ts';
 import type { Tx } from './client.ts';
@@ -13,7 +12,7 @@ export class LostRaceError extends AppError {
 }
 
 export const emit = (tx: Tx, orderId: string, event: InventoryEvent, causationId: string | null) =>
-  appendToOutbox(tx, envelope(event, { aggregateType: 'inventory', aggregateId: orderId, correlationId: orderId, causationId }));
+  appendToOutbox(tx, eventEnvelope(event, { aggregateId: orderId, correlationId: orderId, causationId }));
 
 async function reservationStatus(tx: Tx, orderId: string): Promise<ReservationStatus | undefined> {
   const rows = await tx.$queryRawUnsafe<{ status: ReservationStatus }[]>('SELECT status FROM reservations WHERE order_id = $1::uuid FOR UPDATE', orderId);

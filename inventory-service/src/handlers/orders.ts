@@ -1,7 +1,7 @@
 // order.events → reserve, release or commit stock, one transaction per message.
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { orderIdOf, PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { Tx } from '../db/client.ts';
 import { commit, LostRaceError, release, reserve } from '../db/stock.ts';
@@ -12,13 +12,8 @@ type Effect = (tx: Tx) => Promise<unknown>;
 
 function effectOf(event: Envelope<OrderEvent>, orderId: string): Effect | undefined {
   switch (event.type) {
-    case 'StockReservationRequested': {
-      const items = event.payload.items;
-      if (!Array.isArray(items) || items.length === 0 || !items.every((i) => typeof i.sku === 'string' && Number.isInteger(i.quantity) && i.quantity > 0)) {
-        throw new PoisonMessageError('StockReservationRequested with invalid items');
-      }
-      return (tx) => reserve(tx, orderId, items, event.id);
-    }
+    case 'StockReservationRequested': // the catalog's schema checked the items on arrival
+      return (tx) => reserve(tx, orderId, event.payload.items, event.id);
     case 'StockReleaseRequested':
       return (tx) => release(tx, orderId, event.id);
     case 'OrderCompleted':
@@ -35,7 +30,7 @@ function effectOf(event: Envelope<OrderEvent>, orderId: string): Effect | undefi
 
 export function orderEventsHandler(db: SqlDatabase): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
-    const orderId = orderIdOf(event);
+    const { orderId } = event.payload;
     const effect = effectOf(event, orderId);
     if (!effect) return;
     // Lost optimistic races mean someone else made progress: retry here, they are not failures.

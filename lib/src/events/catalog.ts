@@ -1,49 +1,10 @@
-// Every event that crosses a service boundary, as typed unions with a literal `type`.
-// Producers and consumers share only these shapes, never each other's code.
-import type { DomainEvent } from './envelope.ts';
-
-export interface OrderLine {
-  sku: string;
-  quantity: number;
-  unitPriceCents: number;
-}
-
-export type CancelReason = 'OUT_OF_STOCK' | 'PAYMENT_DECLINED' | 'TIMEOUT' | 'CUSTOMER_CANCELLED';
-
-/** order-service → order.events */
-export type OrderEvent =
-  | DomainEvent<'OrderCreated', { orderId: string; customerId: string; currency: string; totalCents: number; items: OrderLine[] }>
-  | DomainEvent<'StockReservationRequested', { orderId: string; items: { sku: string; quantity: number }[] }>
-  | DomainEvent<'PaymentRequested', { orderId: string; amountCents: number; currency: string; paymentToken: string }>
-  | DomainEvent<'OrderCompleted', { orderId: string; customerId: string; totalCents: number }>
-  | DomainEvent<'OrderCancelled', { orderId: string; customerId: string; reason: CancelReason }>
-  | DomainEvent<'StockReleaseRequested', { orderId: string }>
-  | DomainEvent<'PaymentCancellationRequested', { orderId: string; reason: CancelReason }>;
-
-/** inventory-service → inventory.events */
-export type InventoryEvent =
-  | DomainEvent<'StockReserved', { orderId: string }>
-  | DomainEvent<
-      'StockRejected',
-      { orderId: string; reason: 'INSUFFICIENT_STOCK' | 'UNKNOWN_SKU' | 'ALREADY_RELEASED'; shortages: { sku: string; requested: number; available: number }[] }
-    >
-  | DomainEvent<'StockReleased', { orderId: string }>
-  | DomainEvent<'StockCommitted', { orderId: string }>
-  | DomainEvent<'StockLevelSet', { sku: string; name: string; onHand: number }>
-  | DomainEvent<'StockAdjusted', { sku: string; delta: number; reason: string; onHand: number }>;
-
-/** payment-service → payment.events */
-export type PaymentEvent =
-  | DomainEvent<'PaymentCaptured', { orderId: string; paymentId: string; amountCents: number }>
-  | DomainEvent<'PaymentDeclined', { orderId: string; reason: string }>
-  | DomainEvent<'PaymentRefunded', { orderId: string; paymentId: string; amountCents: number }>
-  | DomainEvent<'PaymentVoided', { orderId: string }>;
-
-/** notification-service → notification.events */
-export type NotificationEvent = DomainEvent<'NotificationSent', { orderId: string; status: string; channel: string }>;
-
-export type AnyEvent = OrderEvent | InventoryEvent | PaymentEvent | NotificationEvent;
-export type EventType = AnyEvent['type'];
+// Every event that crosses a service boundary, in one table: its topic, the aggregate it belongs
+// to and its payload schema (TypeBox). The TypeScript types, the topic routing and the run-time
+// check of every consumed payload all come from this table. Producers and consumers share only
+// these shapes, never each other's code.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { envelope, type DomainEvent, type EventEnvelope } from './envelope.ts';
 
 export const TOPICS = {
   order: 'order.events',
@@ -51,30 +12,105 @@ export const TOPICS = {
   payment: 'payment.events',
   notification: 'notification.events',
 } as const;
+export type AggregateType = keyof typeof TOPICS;
+export type Topic = (typeof TOPICS)[AggregateType];
 
-/** The topic each event type travels on: a type on any other topic is a poison message. */
-export const TOPIC_OF: Record<EventType, string> = {
-  OrderCreated: TOPICS.order,
-  StockReservationRequested: TOPICS.order,
-  PaymentRequested: TOPICS.order,
-  OrderCompleted: TOPICS.order,
-  OrderCancelled: TOPICS.order,
-  StockReleaseRequested: TOPICS.order,
-  PaymentCancellationRequested: TOPICS.order,
-  StockReserved: TOPICS.inventory,
-  StockRejected: TOPICS.inventory,
-  StockReleased: TOPICS.inventory,
-  StockCommitted: TOPICS.inventory,
-  StockLevelSet: TOPICS.inventory,
-  StockAdjusted: TOPICS.inventory,
-  PaymentCaptured: TOPICS.payment,
-  PaymentDeclined: TOPICS.payment,
-  PaymentRefunded: TOPICS.payment,
-  PaymentVoided: TOPICS.payment,
-  NotificationSent: TOPICS.notification,
+const OrderId = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
+const Count = Type.Integer({ minimum: 0 });
+const Positive = Type.Integer({ minimum: 1 });
+const Line = Type.Object({ sku: Type.String({ minLength: 1 }), quantity: Positive, unitPriceCents: Positive });
+const CancelReasonSchema = Type.Union([
+  Type.Literal('OUT_OF_STOCK'),
+  Type.Literal('PAYMENT_DECLINED'),
+  Type.Literal('TIMEOUT'),
+  Type.Literal('CUSTOMER_CANCELLED'),
+]);
+const OfOrder = Type.Object({ orderId: OrderId });
+
+// Payload objects accept properties they do not name: a producer may add an optional field
+// before every consumer knows it (schema evolution). A missing or mistyped field is refused.
+const spec = <A extends AggregateType, P extends TSchema>(aggregateType: A, payload: P) => ({ aggregateType, topic: TOPICS[aggregateType], payload });
+
+export const EVENTS = {
+  OrderCreated: spec(
+    'order',
+    Type.Object({
+      orderId: OrderId,
+      customerId: Type.String({ minLength: 1 }),
+      currency: Type.String(),
+      totalCents: Count,
+      items: Type.Array(Line, { minItems: 1 }),
+    }),
+  ),
+  StockReservationRequested: spec(
+    'order',
+    Type.Object({ orderId: OrderId, items: Type.Array(Type.Object({ sku: Type.String({ minLength: 1 }), quantity: Positive }), { minItems: 1 }) }),
+  ),
+  PaymentRequested: spec('order', Type.Object({ orderId: OrderId, amountCents: Count, currency: Type.String(), paymentToken: Type.String() })),
+  OrderCompleted: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), totalCents: Count })),
+  OrderCancelled: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), reason: CancelReasonSchema })),
+  StockReleaseRequested: spec('order', OfOrder),
+  PaymentCancellationRequested: spec('order', Type.Object({ orderId: OrderId, reason: CancelReasonSchema })),
+  StockReserved: spec('inventory', OfOrder),
+  StockRejected: spec(
+    'inventory',
+    Type.Object({
+      orderId: OrderId,
+      reason: Type.Union([Type.Literal('INSUFFICIENT_STOCK'), Type.Literal('UNKNOWN_SKU'), Type.Literal('ALREADY_RELEASED')]),
+      shortages: Type.Array(Type.Object({ sku: Type.String(), requested: Count, available: Type.Integer() })),
+    }),
+  ),
+  StockReleased: spec('inventory', OfOrder),
+  StockCommitted: spec('inventory', OfOrder),
+  StockLevelSet: spec('inventory', Type.Object({ sku: Type.String(), name: Type.String(), onHand: Count })),
+  StockAdjusted: spec('inventory', Type.Object({ sku: Type.String(), delta: Type.Integer(), reason: Type.String(), onHand: Count })),
+  PaymentCaptured: spec('payment', Type.Object({ orderId: OrderId, paymentId: Type.String(), amountCents: Count })),
+  PaymentDeclined: spec('payment', Type.Object({ orderId: OrderId, reason: Type.String() })),
+  PaymentRefunded: spec('payment', Type.Object({ orderId: OrderId, paymentId: Type.String(), amountCents: Count })),
+  PaymentVoided: spec('payment', OfOrder),
+  NotificationSent: spec('notification', Type.Object({ orderId: OrderId, status: Type.String(), channel: Type.String() })),
 };
 
-export const isKnownEventType = (type: string): type is EventType => Object.hasOwn(TOPIC_OF, type);
+type Catalog = typeof EVENTS;
+export type EventType = keyof Catalog;
+/** The domain event of one type, with its payload type derived from the schema. */
+export type EventOf<T extends EventType> = T extends EventType ? DomainEvent<T, Static<Catalog[T]['payload']>> : never;
+/** Every event that travels on `T` (a topic or a union of topics). */
+export type EventOnTopic<T extends Topic> = { [K in EventType]: Catalog[K]['topic'] extends T ? EventOf<K> : never }[EventType];
+
+export type AnyEvent = EventOf<EventType>;
+/** order-service → order.events */
+export type OrderEvent = EventOnTopic<typeof TOPICS.order>;
+/** inventory-service → inventory.events */
+export type InventoryEvent = EventOnTopic<typeof TOPICS.inventory>;
+/** payment-service → payment.events */
+export type PaymentEvent = EventOnTopic<typeof TOPICS.payment>;
+/** notification-service → notification.events */
+export type NotificationEvent = EventOnTopic<typeof TOPICS.notification>;
+
+export type OrderLine = Static<typeof Line>;
+export type CancelReason = Static<typeof CancelReasonSchema>;
+
+export const isKnownEventType = (type: string): type is EventType => Object.hasOwn(EVENTS, type);
+export const topicOf = (type: EventType): Topic => EVENTS[type].topic;
+
+const checks = new Map<EventType, TypeCheck<TSchema>>();
+/** Why `payload` is not a valid payload of `type` (the first schema error), or undefined when it is. */
+export function payloadProblem(type: EventType, payload: unknown): string | undefined {
+  let check = checks.get(type);
+  if (!check) checks.set(type, (check = TypeCompiler.Compile(EVENTS[type].payload)));
+  if (check.Check(payload)) return undefined;
+  const first = check.Errors(payload).First();
+  return first ? `${first.path || '/'} ${first.message}` : 'does not match its schema';
+}
+
+/** Wraps a catalog event for the outbox; its aggregate type (so its topic) comes from the catalog. */
+export function eventEnvelope<E extends AnyEvent>(
+  event: E,
+  meta: { aggregateId: string; correlationId?: string; causationId?: string | null },
+): EventEnvelope<E['type'], E['payload']> {
+  return envelope(event, { ...meta, aggregateType: EVENTS[event.type].aggregateType });
+}
 
 /** Compile-time exhaustiveness: a consumer's switch ends with `default: return assertNever(event)`. */
 export function assertNever(value: never): never {

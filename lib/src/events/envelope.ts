@@ -19,6 +19,11 @@ export interface DomainEvent<Type extends string = string, Payload = unknown> {
   payload: Payload;
 }
 
+/**
+ * The version every producer writes today, and the newest a consumer understands: a message of a
+ * newer version is dead-lettered (its meaning may have changed), never guessed at. An added
+ * optional payload field needs no new version; consumers accept fields they do not know.
+ */
 export const ENVELOPE_VERSION = 1;
 
 export const newEventId = (): string => uuidv7();

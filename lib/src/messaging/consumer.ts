@@ -4,8 +4,8 @@ import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { exponentialBackoff, sleep } from '../backoff.ts';
 import { AppError, isTransient } from '../errors.ts';
-import type { EventEnvelope } from '../events/envelope.ts';
-import { isKnownEventType, TOPIC_OF, type AnyEvent } from '../events/catalog.ts';
+import { ENVELOPE_VERSION, type EventEnvelope } from '../events/envelope.ts';
+import { isKnownEventType, payloadProblem, topicOf, type AnyEvent, type EventOnTopic, type Topic } from '../events/catalog.ts';
 import { counter } from '../http/metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageMeta } from './inbox.ts';
@@ -18,6 +18,9 @@ export type Envelope<E extends AnyEvent = AnyEvent> = EventEnvelope<E['type'], E
 /** A handler sees only the events of the topics it consumes (the runner checks the topic). */
 export type MessageHandler<E extends AnyEvent = AnyEvent> = (event: Envelope<E>, meta: MessageMeta, log: Logger) => Promise<void>;
 
+/** The handler a consumer of `topics` must supply: one that takes every event those topics carry. */
+export type HandlerFor<T extends readonly Topic[]> = MessageHandler<EventOnTopic<T[number]>>;
+
 /** Retry policy: transient errors back off exponentially (with jitter) up to `attempts`. */
 export interface RetryPolicy {
   baseMs: number;
@@ -28,8 +31,8 @@ export interface RetryPolicy {
 export interface ConsumerOptions {
   kafka: Kafka;
   groupId: string;
-  topics: string[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each service narrows to its topics' events
+  topics: readonly Topic[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the service's consume() ties topics to handler; the runner only routes
   handler: MessageHandler<any>;
   logger: Logger;
   registry: Registry;
@@ -62,15 +65,6 @@ export class PoisonMessageError extends AppError {
   constructor(message: string) {
     super('poison_message', message, { canRetry: false });
   }
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The order an event is about; an event without a valid one can never be handled. */
-export function orderIdOf(event: { type: string; payload: unknown }): string {
-  const orderId = (event.payload as { orderId?: unknown } | null)?.orderId;
-  if (typeof orderId !== 'string' || !UUID.test(orderId)) throw new PoisonMessageError(`${event.type} without a valid orderId`);
-  return orderId;
 }
 
 export interface RunningConsumer {
@@ -181,7 +175,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
       setTimeout(() => void startWithRetry(), 1_000);
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: opts.topics, fromBeginning: true });
+    await consumer.subscribe({ topics: [...opts.topics], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       // One partition's in-place retries (e.g. a flaky provider) must not stall the others.
@@ -232,8 +226,12 @@ function parseEnvelope(message: KafkaMessage, topic: string): Envelope {
   if (!value || typeof value !== 'object') throw new PoisonMessageError('message value is not an object');
   if (typeof value.id !== 'string' || !/^[0-9a-f-]{36}$/i.test(value.id)) throw new PoisonMessageError('envelope has no valid id');
   if (typeof value.type !== 'string' || !isKnownEventType(value.type)) throw new PoisonMessageError(`unknown event type ${JSON.stringify(value.type)}`);
-  if (TOPIC_OF[value.type] !== topic) throw new PoisonMessageError(`${value.type} does not belong on ${topic}`);
-  if (typeof value.aggregateId !== 'string' || !value.payload || typeof value.payload !== 'object')
-    throw new PoisonMessageError('envelope has no aggregateId or payload');
+  if (topicOf(value.type) !== topic) throw new PoisonMessageError(`${value.type} does not belong on ${topic}`);
+  if (typeof value.version !== 'number' || !Number.isInteger(value.version) || value.version < 1) throw new PoisonMessageError('envelope has no valid version');
+  if (value.version > ENVELOPE_VERSION)
+    throw new PoisonMessageError(`${value.type} version ${value.version} is newer than this consumer understands (${ENVELOPE_VERSION})`);
+  if (typeof value.aggregateId !== 'string') throw new PoisonMessageError('envelope has no aggregateId');
+  const problem = payloadProblem(value.type, value.payload);
+  if (problem) throw new PoisonMessageError(`invalid ${value.type} payload: ${problem}`);
   return value as Envelope;
 }

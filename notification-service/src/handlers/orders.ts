@@ -1,9 +1,8 @@
 // order.events → one notification per terminal status per order (unique key), then delivery.
 import { uuidv7 } from 'uuidv7';
-import { envelope } from '@shop/lib/events/envelope';
-import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
+import { assertNever, eventEnvelope, type OrderEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { orderIdOf, type MessageHandler } from '@shop/lib/messaging/consumer';
+import type { MessageHandler } from '@shop/lib/messaging/consumer';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import { cancelledMessage, completedMessage } from '../domain/message.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
@@ -32,7 +31,7 @@ export function orderEventsHandler(db: SqlDatabase, channel: string, deliver: De
       default:
         return assertNever(event);
     }
-    const orderId = orderIdOf(event);
+    const { orderId } = event.payload;
     const id = uuidv7();
     const created = await db.transaction(async (tx) => {
       if (!(await markProcessed(tx, event, meta))) return false;
@@ -47,10 +46,7 @@ export function orderEventsHandler(db: SqlDatabase, channel: string, deliver: De
       if (inserted !== 1) return false;
       await appendToOutbox(
         tx,
-        envelope(
-          { type: 'NotificationSent', payload: { orderId, status, channel } },
-          { aggregateType: 'notification', aggregateId: orderId, causationId: event.id },
-        ),
+        eventEnvelope({ type: 'NotificationSent', payload: { orderId, status, channel } }, { aggregateId: orderId, causationId: event.id }),
       );
       return true;
     });

@@ -1,5 +1,4 @@
-import { envelope } from '@shop/lib/events/envelope';
-import type { CancelReason, OrderEvent, OrderLine } from '@shop/lib/events/catalog';
+import { eventEnvelope, type CancelReason, type OrderEvent, type OrderLine } from '@shop/lib/events/catalog';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import type { Decision, OrderState, OrderStatus } from '../domain/order.ts';
 import type { Db, Tx } from './client.ts';
@@ -10,7 +9,7 @@ export interface Cause {
 }
 
 const toEnvelopes = (orderId: string, events: OrderEvent[], causationId: string | null) =>
-  events.map((e) => envelope(e, { aggregateType: 'order', aggregateId: orderId, correlationId: orderId, causationId }));
+  events.map((e) => eventEnvelope(e, { aggregateId: orderId, correlationId: orderId, causationId }));
 
 /**
  * Inserts the order, its lines and its first history entry in one statement (one round trip

@@ -1,7 +1,7 @@
 // Replies from inventory and payment move the order through its state machine.
 import { assertNever, type InventoryEvent, type PaymentEvent } from '@shop/lib/events/catalog';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { orderIdOf, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
 import { decide, type OrderMessage } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import { applyDecision, lockOrder } from '../db/orders.ts';
@@ -9,14 +9,14 @@ import { applyDecision, lockOrder } from '../db/orders.ts';
 /** What order-service consumes: the replies of inventory and payment. */
 type Reply = InventoryEvent | PaymentEvent;
 
-/** The message an event means for an order, or undefined when the order does not care. */
-export function toOrderMessage(event: Envelope<Reply>): OrderMessage | undefined {
+/** The message an event means for an order, and that order; undefined when no order cares. */
+export function toOrderMessage(event: Envelope<Reply>): { message: OrderMessage; orderId: string } | undefined {
   switch (event.type) {
     case 'StockReserved':
     case 'StockRejected':
     case 'PaymentCaptured':
     case 'PaymentDeclined':
-      return { type: event.type };
+      return { message: { type: event.type }, orderId: event.payload.orderId };
     case 'StockReleased':
     case 'StockCommitted':
     case 'StockLevelSet':
@@ -31,9 +31,9 @@ export function toOrderMessage(event: Envelope<Reply>): OrderMessage | undefined
 
 export function workflowHandler(db: SqlDatabase): MessageHandler<Reply> {
   return async (event, meta, log) => {
-    const message = toOrderMessage(event);
-    if (!message) return;
-    const orderId = orderIdOf(event);
+    const meant = toOrderMessage(event);
+    if (!meant) return;
+    const { message, orderId } = meant;
     await db.transaction(async (tx) => {
       if (!(await markProcessed(tx, event, meta))) {
         log.info('duplicate delivery skipped');

@@ -1,5 +1,4 @@
-import { envelope } from '@shop/lib/events/envelope';
-import type { PaymentEvent } from '@shop/lib/events/catalog';
+import { eventEnvelope, type PaymentEvent } from '@shop/lib/events/catalog';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import { uuidv7 } from 'uuidv7';
 import type { SqlDatabase } from '@shop/lib/db/sql';
@@ -8,7 +7,7 @@ import type { Tx } from './client.ts';
 export type PaymentStatus = 'PENDING' | 'CAPTURED' | 'DECLINED' | 'FAILED' | 'VOIDED';
 
 export const emit = (tx: Tx, orderId: string, event: PaymentEvent, causationId: string) =>
-  appendToOutbox(tx, envelope(event, { aggregateType: 'payment', aggregateId: orderId, correlationId: orderId, causationId }));
+  appendToOutbox(tx, eventEnvelope(event, { aggregateId: orderId, correlationId: orderId, causationId }));
 
 export async function lockPayment(tx: Tx, orderId: string) {
   const rows = await tx.$queryRawUnsafe<{ id: string; status: PaymentStatus; amount_cents: bigint; provider_ref: string | null; attempts: number }[]>(

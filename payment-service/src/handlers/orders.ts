@@ -5,7 +5,7 @@ import { sleep } from '@shop/lib/backoff';
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { isTransient } from '@shop/lib/errors';
 import { markProcessed } from '@shop/lib/messaging/inbox';
-import { orderIdOf, PoisonMessageError, type Envelope, type MessageHandler } from '@shop/lib/messaging/consumer';
+import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
 import type { Logger } from '@shop/lib/logger';
 import { withTimeout } from '@shop/lib/timeout';
 import { ProviderUnavailableError, type ChargeResult, type PaymentProvider } from '../domain/provider.ts';
@@ -21,7 +21,6 @@ export interface PaymentSettings {
 
 export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
   return async (event, meta, log) => {
-    orderIdOf(event); // validates before anything runs; charge/cancel read it from the typed payload
     switch (event.type) {
       case 'PaymentRequested':
         return charge(db, provider, settings, event, meta, log);
@@ -48,8 +47,6 @@ async function charge(
   log: Logger,
 ) {
   const { orderId, amountCents, currency, paymentToken } = event.payload;
-  if (!Number.isInteger(amountCents) || amountCents < 0 || typeof currency !== 'string')
-    throw new PoisonMessageError('PaymentRequested with an invalid amount');
   const existing = await db.transaction(async (tx) => {
     const payment = await lockPayment(tx, orderId);
     if (payment && payment.status !== 'PENDING') {

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { EVENTS, payloadProblem, TOPICS, topicOf } from './catalog.ts';
+
+const orderId = '01a230eb-1ba9-780b-9b42-a168ec930607';
+
+describe('event catalog', () => {
+  it('routes each event type to the topic of its aggregate', () => {
+    for (const [type, spec] of Object.entries(EVENTS))
+      expect({ type, topic: topicOf(type as keyof typeof EVENTS) }).toEqual({ type, topic: TOPICS[spec.aggregateType] });
+  });
+
+  it('accepts a valid payload, and one with a field it does not name', () => {
+    expect(payloadProblem('StockReservationRequested', { orderId, items: [{ sku: 'A', quantity: 2 }] })).toBeUndefined();
+    expect(payloadProblem('StockReleaseRequested', { orderId, requestedBy: 'someone' })).toBeUndefined();
+  });
+
+  it('names the first field that is missing or of the wrong type', () => {
+    expect(payloadProblem('StockReservationRequested', { orderId, items: [{ sku: 'A', quantity: '2' }] })).toMatch(/^\/items\/0\/quantity /);
+    expect(payloadProblem('StockReservationRequested', { orderId, items: [] })).toMatch(/^\/items /);
+    expect(payloadProblem('PaymentRequested', { orderId, amountCents: 100, currency: 'EUR' })).toMatch(/paymentToken/);
+    expect(payloadProblem('OrderCancelled', { orderId, customerId: 'c', reason: 'BORED' })).toMatch(/^\/reason /);
+    expect(payloadProblem('StockReserved', { orderId: 'not-a-uuid' })).toMatch(/^\/orderId /);
+    expect(payloadProblem('StockReserved', null)).toBeDefined();
+  });
+});
