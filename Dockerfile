@@ -8,6 +8,7 @@ COPY inventory-service/package.json inventory-service/
 COPY payment-service/package.json payment-service/
 COPY notification-service/package.json notification-service/
 COPY outbox-relay/package.json outbox-relay/
+COPY testkit/package.json testkit/
 # Node runs our TypeScript itself (type stripping); the prisma CLI only generates the clients below.
 RUN npm ci --omit=dev --include=optional && npm i --no-save prisma@7.10.1
 COPY . .

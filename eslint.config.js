@@ -30,6 +30,25 @@ export default tseslint.config(
     },
   },
   {
+    // The direction of dependencies: production code never imports what only tests, benches and
+    // chaos scripts use (testkit/), nor those folders themselves.
+    files: ['lib/src/**/*.ts', '*-service/src/**/*.ts', 'outbox-relay/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@shop/testkit', '@shop/testkit/*', '**/testkit/**', '**/tests/**', '**/bench/**', '**/chaos/**'],
+              message: 'production code must not import test, bench or chaos code (testkit/ is for those)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests read JSON responses, which are `any`; asserting on them is what the test does.
     files: ['tests/**', '**/*.spec.ts'],
     rules: {

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrationsDir, REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { migrate } from '@shop/lib/db/migrate';
-import { ensureTopics, toolKafka } from '@shop/lib/messaging/kafka';
-import { waitFor } from '@shop/lib/wait';
+import { ensureTopics } from '@shop/lib/messaging/kafka';
+import { toolKafka } from '@shop/testkit/kafka';
+import { waitFor } from '@shop/testkit/wait';
 import { assertNoReplicationReaders } from './stack.ts';
 import { percentile } from './stats.ts';
 

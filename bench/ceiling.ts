@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { stackUp } from '@shop/lib/processes';
+import { stackUp } from '@shop/testkit/processes';
 import { BENCH_DATABASE_URL, prepareBenchDatabase } from './cdc.ts';
 import { assertNoReplicationReaders, closedLoop, drained, place, stock, withRelayPaused } from './stack.ts';
 import { median, summarize, table } from './stats.ts';

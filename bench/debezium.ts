@@ -9,7 +9,7 @@ import { createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, writeFil
 import { join } from 'node:path';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 import { assertAlone, BENCH_DATABASE_URL, type Cdc, db, dropSlot, EVENTS, killChild, lagRun, ourRelay, RATE, RUNS, slotActive, throughputRun } from './cdc.ts';
-import { waitFor } from '@shop/lib/wait';
+import { waitFor } from '@shop/testkit/wait';
 import { median, summarize, table } from './stats.ts';
 
 const STATE = join(REPO_ROOT, '.state', 'debezium');

@@ -3,7 +3,7 @@
 // Also: what an order costs in CPU, process by process, and peak RSS of every process.
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { stackUp } from '@shop/lib/processes';
+import { stackUp } from '@shop/testkit/processes';
 import { monotonicMicros } from './cpuprofile.ts';
 import { CPU_GROUPS, cpuSince, cpuSnapshot, type CpuGroup } from './process-cpu.ts';
 import { openLoop, peakRss, place, stock } from './stack.ts';

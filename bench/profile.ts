@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/lib/processes';
+import { STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/testkit/processes';
 import { foldedText, largestShares, mergeSummaries, summarizeProfile, type CpuProfile, type ProfileSummary } from './cpuprofile.ts';
 import { e2eRun, warmUp } from './e2e.ts';
 import { flameGraphSvg } from './flamegraph.ts';

@@ -1,5 +1,5 @@
 // npm run bench -- <name>
-import { STACK_PROCESSES, stackUp } from '@shop/lib/processes';
+import { STACK_PROCESSES, stackUp } from '@shop/testkit/processes';
 import { ceilingBench } from './ceiling.ts';
 import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';

@@ -6,7 +6,7 @@
 //   npm run bench -- runtimes   (BENCH_RUNS 2, BENCH_E2E_RATE 100, BENCH_E2E_SECONDS 60, BENCH_BASELINE_NODE)
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { stackDown, stackUp } from '@shop/lib/processes';
+import { stackDown, stackUp } from '@shop/testkit/processes';
 import { assertAlone, EVENTS, lagRun, ourRelay, RATE as LAG_RATE, throughputRun, db as benchDb } from './cdc.ts';
 import { pgbenchCeiling } from './ceiling.ts';
 import { e2eRun, warmUp } from './e2e.ts';

@@ -4,9 +4,9 @@ import http from 'node:http';
 import { uuidv7 } from 'uuidv7';
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { runningPid, STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/lib/processes';
-import { waitFor } from '@shop/lib/wait';
-import { setStockLevel } from './stock.ts';
+import { runningPid, STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/testkit/processes';
+import { waitFor } from '@shop/testkit/wait';
+import { setStockLevel } from '@shop/testkit/stock';
 
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
 export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;

@@ -1,6 +1,6 @@
 // Jepsen-style invariant checker, run after the system drained: reads every database, the Kafka
 // topics and the load generator's record, and lists every violation it finds.
-import { toolKafka } from '@shop/lib/messaging/kafka';
+import { toolKafka } from '@shop/testkit/kafka';
 import pg from 'pg';
 import { SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
 import type { LoadRecord } from './load.ts';

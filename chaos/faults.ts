@@ -5,9 +5,9 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { toolKafka } from '@shop/lib/messaging/kafka';
+import { toolKafka } from '@shop/testkit/kafka';
 import { REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
-import { runningPid as pidOf, STACK_PROCESSES, stackUp, STATE_DIR, type StackProcess } from '@shop/lib/processes';
+import { runningPid as pidOf, STACK_PROCESSES, stackUp, STATE_DIR, type StackProcess } from '@shop/testkit/processes';
 
 const exec = promisify(execFile);
 

@@ -3,15 +3,15 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { toolKafka } from '@shop/lib/messaging/kafka';
+import { toolKafka } from '@shop/testkit/kafka';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { STACK_PROCESSES, stackUp, STATE_DIR } from '@shop/lib/processes';
+import { STACK_PROCESSES, stackUp, STATE_DIR } from '@shop/testkit/processes';
 import { check, type CheckInput, type CheckReport } from './checker.ts';
 import { consumerLag } from './drain.ts';
 import { ACTIONS, type FaultRecord } from './faults.ts';
 import { runLoad, seededRandom } from './load.ts';
-import { setStockLevel } from '../bench/stock.ts';
+import { setStockLevel } from '@shop/testkit/stock';
 
 const exec = promisify(execFile);
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-import { STACK_PROCESSES, stackDown } from '@shop/lib/processes';
+import { STACK_PROCESSES, stackDown } from '@shop/testkit/processes';
 
 const exec = promisify(execFile);
 afterAll(() => stackDown());

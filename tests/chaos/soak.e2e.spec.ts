@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from 'uuidv7';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-import { stackDown, stackUp } from '@shop/lib/processes';
+import { stackDown, stackUp } from '@shop/testkit/processes';
 import { check } from '../../chaos/checker.ts';
 import { ACTIONS } from '../../chaos/faults.ts';
 import { soak } from '../../chaos/soak.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-import { waitFor } from '@shop/lib/wait';
+import { waitFor } from '@shop/testkit/wait';
 
 const exec = promisify(execFile);
 const STATE = join(REPO_ROOT, 'test-output', 'cold-start');

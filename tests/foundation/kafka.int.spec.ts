@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import { toolKafka } from '@shop/lib/messaging/kafka';
+import { toolKafka } from '@shop/testkit/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const kafka = toolKafka('foundation-test');

@@ -2,7 +2,7 @@
 // message (duplicates included) in arrival order.
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import { toolKafka } from '@shop/lib/messaging/kafka';
+import { toolKafka } from '@shop/testkit/kafka';
 import { afterAll, expect } from 'vitest';
 import { waitFor } from './processes.ts';
 import { consumerLag } from '../../chaos/drain.ts';

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-import { waitFor } from '@shop/lib/wait';
+import { waitFor } from '@shop/testkit/wait';
 
 export { waitFor }; // the tests' helpers and the benches share one
 

@@ -2,7 +2,7 @@
 // four services (optionally several instances each), and a small client for their HTTP APIs.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { setStockLevel } from '../../bench/stock.ts';
+import { setStockLevel } from '@shop/testkit/stock';
 import { relayHarness, waitActive } from './relay.ts';
 import { startProcess, waitFor, type RunningProcess } from './processes.ts';
 

@@ -1,5 +1,4 @@
 import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
-import { EnvReader } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { stopKafkajsIdleLoop } from './kafkajs-idle-loop.ts';
 import { kafkajsLineLevel } from './kafkajs-log.ts';
@@ -28,16 +27,6 @@ export function createKafka(opts: { clientId: string; brokers: string[]; logger:
     requestTimeout: 30_000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5_000 },
   });
-}
-
-/**
- * A silent client for scripts, benches and tests (KAFKA_BROKERS, default 127.0.0.1:9092), with
- * kafkajs' idle loop stopped as in the services, so a tool beside the stack costs what it does.
- */
-export function toolKafka(clientId = 'tools'): Kafka {
-  stopKafkajsIdleLoop();
-  // read as the services read it (trimmed, empty entries dropped)
-  return new Kafka({ clientId, brokers: new EnvReader().list('KAFKA_BROKERS', ['127.0.0.1:9092']), logLevel: logLevel.NOTHING });
 }
 
 /** Creates the topics that are missing; existing ones are left as they are. */

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from './db/databases.ts';
+import { REPO_ROOT } from '@shop/lib/db/databases';
 
 /** The order service first, the relay last: soak's "kill a service" picks among the first four. */
 export const STACK_PROCESSES = ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay'] as const;
