@@ -1,44 +1,35 @@
-import { AppError } from '@shop/lib/errors';
+// Loads and stores of reservations; the rules are in domain/stock.ts, the steps in handlers/.
 import { eventEnvelope, type InventoryEvent } from '@shop/lib/events/catalog';
+import { LostRaceError } from '@shop/lib/messaging/transactional';
 import { appendToOutbox } from '@shop/lib/outbox/append';
-import { canSettle, decideReservation, type Line, type ReservationStatus, type StockLevel } from '../domain/stock.ts';
+import type { Line, ReservationStatus, StockLevel } from '../domain/stock.ts';
 import type { Tx } from './client.ts';
-
-/** Another reservation changed a product between our read and our write: retry from the read. */
-export class LostRaceError extends AppError {
-  constructor(sku: string) {
-    super('lost_race', `stock of ${sku} changed concurrently`, { canRetry: true });
-  }
-}
 
 export const emit = (tx: Tx, orderId: string, event: InventoryEvent, causationId: string | null) =>
   appendToOutbox(tx, eventEnvelope(event, { aggregateId: orderId, correlationId: orderId, causationId }));
 
-async function reservationStatus(tx: Tx, orderId: string): Promise<ReservationStatus | undefined> {
+/** The order's reservation, locked for the rest of the transaction. */
+export async function reservationStatus(tx: Tx, orderId: string): Promise<ReservationStatus | undefined> {
   const rows = await tx.$queryRawUnsafe<{ status: ReservationStatus }[]>('SELECT status FROM reservations WHERE order_id = $1::uuid FOR UPDATE', orderId);
   return rows[0]?.status;
 }
 
-/**
- * Reserves every line or none. Optimistic: read availability and versions, then update each
- * product only if its version is unchanged and enough is still available; a lost race throws
- * LostRaceError and the caller retries the whole transaction. The CHECK constraints make an
- * oversell impossible even if this code were wrong.
- */
-export async function reserve(tx: Tx, orderId: string, lines: Line[], causationId: string): Promise<InventoryEvent | undefined> {
-  const existing = await reservationStatus(tx, orderId);
+/** The products of `lines`: what is available of each and its version, for the reservation rules. */
+export async function stockLevels(tx: Tx, lines: Line[]): Promise<Map<string, StockLevel>> {
   const rows = await tx.$queryRawUnsafe<StockLevel[]>(
     'SELECT sku, on_hand - reserved AS available, version FROM products WHERE sku = ANY($1::text[])',
     lines.map((l) => l.sku),
   );
-  const decision = decideReservation(orderId, lines, new Map(rows.map((r) => [r.sku, r])), existing);
-  if (decision.outcome === 'ignore') return undefined;
-  if (decision.outcome === 'reject') {
-    if (!existing) await tx.$executeRawUnsafe("INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'REJECTED')", orderId);
-    await emit(tx, orderId, decision.event, causationId);
-    return decision.event;
-  }
-  for (const line of decision.lines) {
+  return new Map(rows.map((r) => [r.sku, r]));
+}
+
+/**
+ * Holds each line's units if its product is still at the version that was read and enough is
+ * still available; otherwise LostRaceError, and the runner tries the whole transaction again.
+ * The CHECK constraints make an oversell impossible even if this code were wrong.
+ */
+export async function holdStock(tx: Tx, orderId: string, lines: (Line & { version: number })[]): Promise<void> {
+  for (const line of lines) {
     const updated = await tx.$executeRawUnsafe(
       `UPDATE products SET reserved = reserved + $2, version = version + 1, updated_at = now()
         WHERE sku = $1 AND version = $3 AND on_hand - reserved >= $2`,
@@ -46,7 +37,7 @@ export async function reserve(tx: Tx, orderId: string, lines: Line[], causationI
       line.quantity,
       line.version,
     );
-    if (updated !== 1) throw new LostRaceError(line.sku);
+    if (updated !== 1) throw new LostRaceError(`stock of ${line.sku}`);
   }
   await tx.$executeRawUnsafe(
     `WITH r AS (INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'RESERVED') RETURNING order_id)
@@ -55,31 +46,23 @@ export async function reserve(tx: Tx, orderId: string, lines: Line[], causationI
     lines.map((l) => l.sku),
     lines.map((l) => l.quantity),
   );
-  const event: InventoryEvent = { type: 'StockReserved', payload: { orderId } };
-  await emit(tx, orderId, event, causationId);
-  return event;
 }
 
-/** Gives reserved stock back; with no reservation yet, leaves the RELEASED marker that refuses it later. */
-export async function release(tx: Tx, orderId: string, causationId: string): Promise<InventoryEvent | undefined> {
-  await tx.$executeRawUnsafe("INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'RELEASED') ON CONFLICT DO NOTHING", orderId);
-  const status = await reservationStatus(tx, orderId);
-  if (!canSettle(status)) return undefined;
-  await settle(tx, orderId, 'RELEASED', 'reserved = reserved - l.quantity');
-  const event: InventoryEvent = { type: 'StockReleased', payload: { orderId } };
-  await emit(tx, orderId, event, causationId);
-  return event;
+/** Records a refused reservation, so a redelivery or a late one finds it settled. */
+export async function recordRejection(tx: Tx, orderId: string): Promise<void> {
+  await tx.$executeRawUnsafe("INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'REJECTED') ON CONFLICT DO NOTHING", orderId);
 }
+
+/** With no reservation yet, leaves the RELEASED marker that refuses it when it arrives later. */
+export async function markReleased(tx: Tx, orderId: string): Promise<void> {
+  await tx.$executeRawUnsafe("INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'RELEASED') ON CONFLICT DO NOTHING", orderId);
+}
+
+/** Gives the reserved units back. */
+export const releaseStock = (tx: Tx, orderId: string) => settle(tx, orderId, 'RELEASED', 'reserved = reserved - l.quantity');
 
 /** The order completed: the reserved units leave the shelf. */
-export async function commit(tx: Tx, orderId: string, causationId: string): Promise<InventoryEvent | undefined> {
-  const status = await reservationStatus(tx, orderId);
-  if (!canSettle(status)) return undefined;
-  await settle(tx, orderId, 'COMMITTED', 'on_hand = on_hand - l.quantity, reserved = reserved - l.quantity');
-  const event: InventoryEvent = { type: 'StockCommitted', payload: { orderId } };
-  await emit(tx, orderId, event, causationId);
-  return event;
-}
+export const commitStock = (tx: Tx, orderId: string) => settle(tx, orderId, 'COMMITTED', 'on_hand = on_hand - l.quantity, reserved = reserved - l.quantity');
 
 async function settle(tx: Tx, orderId: string, status: ReservationStatus, change: string): Promise<void> {
   // A deadlock with a concurrent reservation surfaces as 40P01, which the consumer retries.

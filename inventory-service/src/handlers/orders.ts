@@ -1,51 +1,68 @@
-// order.events → reserve, release or commit stock, one transaction per message.
-import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
-import { markProcessed } from '@shop/lib/messaging/inbox';
-import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
+// order.events → reserve, release or commit stock. The runner (transactional) owns the
+// transaction, the inbox mark, the outbox and the retry after a lost race.
+import { assertNever, type InventoryEvent, type OrderEvent } from '@shop/lib/events/catalog';
+import type { MessageHandler } from '@shop/lib/messaging/consumer';
+import { transactional, type Work } from '@shop/lib/messaging/transactional';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import type { Tx } from '../db/client.ts';
-import { commit, LostRaceError, release, reserve } from '../db/stock.ts';
+import { canSettle, decideReservation, type Line } from '../domain/stock.ts';
+import { commitStock, holdStock, markReleased, recordRejection, releaseStock, reservationStatus, stockLevels } from '../db/stock.ts';
 
-const MAX_LOST_RACES = 100;
+const published = (summary: string, event: InventoryEvent) => ({ events: [event], summary });
 
-type Effect = (tx: Tx) => Promise<unknown>;
-
-function effectOf(event: Envelope<OrderEvent>, orderId: string): Effect | undefined {
-  switch (event.type) {
-    case 'StockReservationRequested': // the catalog's schema checked the items on arrival
-      return (tx) => reserve(tx, orderId, event.payload.items, event.id);
-    case 'StockReleaseRequested':
-      return (tx) => release(tx, orderId, event.id);
-    case 'OrderCompleted':
-      return (tx) => commit(tx, orderId, event.id);
-    case 'OrderCreated':
-    case 'PaymentRequested':
-    case 'OrderCancelled':
-    case 'PaymentCancellationRequested':
-      return undefined;
-    default:
-      return assertNever(event);
-  }
-}
-
-export function orderEventsHandler(db: SqlDatabase): MessageHandler<OrderEvent> {
-  return async (event, meta, log) => {
-    const { orderId } = event.payload;
-    const effect = effectOf(event, orderId);
-    if (!effect) return;
-    // Lost optimistic races mean someone else made progress: retry here, they are not failures.
-    for (let race = 1; ; race++) {
-      try {
-        const outcome = await db.transaction(async (tx) => {
-          if (!(await markProcessed(tx, event, meta))) return 'duplicate' as const;
-          return effect(tx);
-        });
-        if (outcome === 'duplicate') log.info('duplicate delivery skipped');
-        else log.info({ result: (outcome as { type?: string } | undefined)?.type ?? 'nothing to do' }, 'stock updated');
-        return;
-      } catch (error) {
-        if (!(error instanceof LostRaceError) || race >= MAX_LOST_RACES) throw error;
-      }
+/** All lines or none (the catalog's schema checked the lines on arrival). */
+const reserve =
+  (orderId: string, lines: Line[]): Work =>
+  async (tx) => {
+    const existing = await reservationStatus(tx, orderId);
+    const decision = decideReservation(orderId, lines, await stockLevels(tx, lines), existing);
+    switch (decision.outcome) {
+      case 'ignore':
+        return { summary: `reservation ignored: ${decision.why}` };
+      case 'reject':
+        if (!existing) await recordRejection(tx, orderId);
+        return published(`stock rejected: ${decision.event.payload.reason}`, decision.event);
+      case 'reserve':
+        await holdStock(tx, orderId, decision.lines);
+        return published('stock reserved', { type: 'StockReserved', payload: { orderId } });
+      default:
+        return assertNever(decision);
     }
   };
+
+const release =
+  (orderId: string): Work =>
+  async (tx) => {
+    await markReleased(tx, orderId);
+    if (!canSettle(await reservationStatus(tx, orderId))) return { summary: 'nothing reserved to release' };
+    await releaseStock(tx, orderId);
+    return published('stock released', { type: 'StockReleased', payload: { orderId } });
+  };
+
+const commit =
+  (orderId: string): Work =>
+  async (tx) => {
+    if (!canSettle(await reservationStatus(tx, orderId))) return { summary: 'nothing reserved to commit' };
+    await commitStock(tx, orderId);
+    return published('stock committed', { type: 'StockCommitted', payload: { orderId } });
+  };
+
+export function orderEventsHandler(db: SqlDatabase): MessageHandler<OrderEvent> {
+  return transactional<OrderEvent>(db, (event) => {
+    const { orderId } = event.payload;
+    switch (event.type) {
+      case 'StockReservationRequested':
+        return reserve(orderId, event.payload.items);
+      case 'StockReleaseRequested':
+        return release(orderId);
+      case 'OrderCompleted':
+        return commit(orderId);
+      case 'OrderCreated':
+      case 'PaymentRequested':
+      case 'OrderCancelled':
+      case 'PaymentCancellationRequested':
+        return undefined;
+      default:
+        return assertNever(event);
+    }
+  });
 }

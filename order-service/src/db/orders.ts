@@ -8,7 +8,7 @@ export interface Cause {
   type: string;
 }
 
-const toEnvelopes = (orderId: string, events: OrderEvent[], causationId: string | null) =>
+const toEnvelopes = (orderId: string, events: readonly OrderEvent[], causationId: string | null) =>
   events.map((e) => eventEnvelope(e, { aggregateId: orderId, correlationId: orderId, causationId }));
 
 /**
@@ -81,7 +81,8 @@ export async function lockOrder(tx: Tx, id: string): Promise<OrderState | undefi
   };
 }
 
-export async function applyDecision(tx: Tx, state: OrderState, decision: Decision, cause: Cause): Promise<void> {
+/** Stores a decision's new status and its history entry (its events are the caller's to append). */
+export async function storeDecision(tx: Tx, state: OrderState, decision: Decision, cause: Cause): Promise<void> {
   if (decision.outcome === 'changed') {
     // The new status and its history entry in one statement (one round trip).
     await tx.$executeRawUnsafe(
@@ -96,9 +97,11 @@ export async function applyDecision(tx: Tx, state: OrderState, decision: Decisio
       cause.type,
     );
   }
-  if (decision.outcome === 'changed' || decision.outcome === 'compensate') {
-    await appendToOutbox(tx, toEnvelopes(state.id, decision.events, cause.eventId));
-  }
+}
+
+/** An order's events into the outbox, caused by `causationId` (null: a request or the sweeper). */
+export async function appendOrderEvents(tx: Tx, orderId: string, events: readonly OrderEvent[], causationId: string | null): Promise<void> {
+  await appendToOutbox(tx, toEnvelopes(orderId, events, causationId));
 }
 
 /** The live order holding this Idempotency-Key (one whose key expired does not count). */

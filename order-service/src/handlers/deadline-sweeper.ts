@@ -1,9 +1,9 @@
 // Cancels orders that are not terminal by their deadline (TIMEOUT) and asks for compensation.
 // Safe with several instances: each batch is claimed with FOR UPDATE SKIP LOCKED.
 import type { Logger } from '@shop/lib/logger';
-import { decide } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { applyDecision, lockOrder, lockOverdue } from '../db/orders.ts';
+import { appendOrderEvents, lockOverdue } from '../db/orders.ts';
+import { changeOrder } from './change-order.ts';
 
 const BATCH = 100;
 const MAX_BATCHES_PER_SWEEP = 50;
@@ -15,8 +15,8 @@ export function startDeadlineSweeper(db: SqlDatabase, logger: Logger, intervalMs
     const cancelled = await db.transaction(async (tx) => {
       const ids = await lockOverdue(tx, BATCH);
       for (const id of ids) {
-        const state = (await lockOrder(tx, id))!;
-        await applyDecision(tx, state, decide(state, { type: 'DeadlinePassed' }), { eventId: null, type: 'DeadlinePassed' });
+        const change = await changeOrder(tx, id, { type: 'DeadlinePassed' }, { eventId: null, type: 'DeadlinePassed' });
+        if (change.outcome === 'changed' || change.outcome === 'compensate') await appendOrderEvents(tx, id, change.events, null);
       }
       return ids;
     });

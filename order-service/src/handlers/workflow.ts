@@ -1,10 +1,10 @@
 // Replies from inventory and payment move the order through its state machine.
 import { assertNever, type InventoryEvent, type PaymentEvent } from '@shop/lib/events/catalog';
-import { markProcessed } from '@shop/lib/messaging/inbox';
+import { transactional } from '@shop/lib/messaging/transactional';
 import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
-import { decide, type OrderMessage } from '../domain/order.ts';
+import type { OrderMessage } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { applyDecision, lockOrder } from '../db/orders.ts';
+import { changeOrder } from './change-order.ts';
 
 /** What order-service consumes: the replies of inventory and payment. */
 type Reply = InventoryEvent | PaymentEvent;
@@ -30,30 +30,24 @@ export function toOrderMessage(event: Envelope<Reply>): { message: OrderMessage;
 }
 
 export function workflowHandler(db: SqlDatabase): MessageHandler<Reply> {
-  return async (event, meta, log) => {
+  return transactional<Reply>(db, (event, log) => {
     const meant = toOrderMessage(event);
-    if (!meant) return;
-    const { message, orderId } = meant;
-    await db.transaction(async (tx) => {
-      if (!(await markProcessed(tx, event, meta))) {
-        log.info('duplicate delivery skipped');
-        return;
+    if (!meant) return undefined;
+    return async (tx) => {
+      const change = await changeOrder(tx, meant.orderId, meant.message, { eventId: event.id, type: event.type });
+      switch (change.outcome) {
+        case 'missing':
+          log.warn({ orderId: meant.orderId }, 'event for an unknown order ignored');
+          return undefined;
+        case 'ignored':
+        case 'rejected':
+          return { summary: `message does not fit the order state (${change.status}: ${change.why}); ignored` };
+        case 'changed':
+        case 'compensate':
+          return { events: change.events, summary: `order moved ${change.from} → ${change.to}` };
+        default:
+          return assertNever(change);
       }
-      const state = await lockOrder(tx, orderId);
-      if (!state) {
-        log.warn({ orderId }, 'event for an unknown order ignored');
-        return;
-      }
-      const decision = decide(state, message);
-      if (decision.outcome === 'ignored' || decision.outcome === 'rejected') {
-        log.info({ status: state.status, why: decision.why }, 'message does not fit the order state; ignored');
-        return;
-      }
-      await applyDecision(tx, state, decision, { eventId: event.id, type: event.type });
-      log.info(
-        { from: state.status, to: decision.outcome === 'changed' ? decision.status : state.status, events: decision.events.map((e) => e.type) },
-        'order moved',
-      );
-    });
-  };
+    };
+  });
 }

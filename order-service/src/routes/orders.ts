@@ -5,10 +5,11 @@ import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/lib/errors';
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { noBody, responses } from '@shop/lib/http/schemas';
-import { decide, placeOrder } from '../domain/order.ts';
+import { placeOrder } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { Db } from '../db/client.ts';
-import { applyDecision, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, lockOrder, releaseExpiredKey } from '../db/orders.ts';
+import { appendOrderEvents, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, releaseExpiredKey } from '../db/orders.ts';
+import { changeOrder } from '../handlers/change-order.ts';
 import { IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
 
 type View = NonNullable<Awaited<ReturnType<typeof loadOrderView>>>;
@@ -179,15 +180,12 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
     async (request, reply) => {
       const { id } = request.params;
       await opts.sql.transaction(async (tx) => {
-        const state = await lockOrder(tx, id);
-        if (!state) throw notFound(`order ${id}`);
-        const decision = decide(state, { type: 'CancelOrder' });
-        if (decision.outcome !== 'changed')
-          throw conflict(
-            'order_not_cancellable',
-            `order is ${state.status}: ${decision.outcome === 'rejected' || decision.outcome === 'ignored' ? decision.why : ''}`,
-          );
-        await applyDecision(tx, state, decision, { eventId: null, type: 'CancelOrder' });
+        const change = await changeOrder(tx, id, { type: 'CancelOrder' }, { eventId: null, type: 'CancelOrder' });
+        if (change.outcome === 'missing') throw notFound(`order ${id}`);
+        // Anything but a status change is refused; throwing rolls back whatever was stored.
+        if (change.outcome !== 'changed')
+          throw conflict('order_not_cancellable', change.outcome === 'compensate' ? `order is ${change.from}` : `order is ${change.status}: ${change.why}`);
+        await appendOrderEvents(tx, id, change.events, null);
       });
       request.log.info({ correlationId: id }, 'order cancelled by customer');
       return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });

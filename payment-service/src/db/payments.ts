@@ -1,13 +1,8 @@
-import { eventEnvelope, type PaymentEvent } from '@shop/lib/events/catalog';
-import { appendToOutbox } from '@shop/lib/outbox/append';
 import { uuidv7 } from 'uuidv7';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { Tx } from './client.ts';
 
 export type PaymentStatus = 'PENDING' | 'CAPTURED' | 'DECLINED' | 'FAILED' | 'VOIDED';
-
-export const emit = (tx: Tx, orderId: string, event: PaymentEvent, causationId: string) =>
-  appendToOutbox(tx, eventEnvelope(event, { aggregateId: orderId, correlationId: orderId, causationId }));
 
 export async function lockPayment(tx: Tx, orderId: string) {
   const rows = await tx.$queryRawUnsafe<{ id: string; status: PaymentStatus; amount_cents: bigint; provider_ref: string | null; attempts: number }[]>(

@@ -1,17 +1,17 @@
 // order.events → charge (PaymentRequested) or void/refund (PaymentCancellationRequested).
-// The provider call happens between two transactions: one records the attempt (unique per
-// order), the other records the outcome with the inbox row and the outgoing event.
+// A charge records its attempt (unique per order) in a transaction of its own and calls the
+// provider before the runner's transaction, which records the outcome with the inbox mark and
+// the outgoing event; a cancellation is one runner transaction.
 import { sleep } from '@shop/lib/backoff';
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { isTransient } from '@shop/lib/errors';
-import { markProcessed } from '@shop/lib/messaging/inbox';
 import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
+import { transactional, type Work } from '@shop/lib/messaging/transactional';
 import type { Logger } from '@shop/lib/logger';
 import { withTimeout } from '@shop/lib/timeout';
 import { ProviderUnavailableError, type ChargeResult, type PaymentProvider } from '../domain/provider.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { countAttempt, emit, lockPayment, recordAttempt, recordRefund, recordVoid, setStatus } from '../db/payments.ts';
-import type { MessageMeta } from '@shop/lib/messaging/inbox';
+import { countAttempt, lockPayment, recordAttempt, recordRefund, recordVoid, setStatus } from '../db/payments.ts';
 
 export interface PaymentSettings {
   providerTimeoutMs: number;
@@ -20,22 +20,22 @@ export interface PaymentSettings {
 }
 
 export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
-  return async (event, meta, log) => {
+  return transactional<OrderEvent>(db, (event, log) => {
     switch (event.type) {
       case 'PaymentRequested':
-        return charge(db, provider, settings, event, meta, log);
+        return charge(db, provider, settings, event, log);
       case 'PaymentCancellationRequested':
-        return cancel(db, provider, event, meta, log);
+        return cancel(provider, event);
       case 'OrderCreated':
       case 'StockReservationRequested':
       case 'OrderCompleted':
       case 'OrderCancelled':
       case 'StockReleaseRequested':
-        return;
+        return undefined;
       default:
         return assertNever(event);
     }
-  };
+  });
 }
 
 async function charge(
@@ -43,24 +43,17 @@ async function charge(
   provider: PaymentProvider,
   s: PaymentSettings,
   event: Extract<Envelope<OrderEvent>, { type: 'PaymentRequested' }>,
-  meta: MessageMeta,
   log: Logger,
-) {
+): Promise<Work> {
   const { orderId, amountCents, currency, paymentToken } = event.payload;
   const existing = await db.transaction(async (tx) => {
     const payment = await lockPayment(tx, orderId);
-    if (payment && payment.status !== 'PENDING') {
-      // Settled already (or voided before the request arrived): never charge again.
-      await markProcessed(tx, event, meta);
-      return payment.status;
-    }
+    if (payment && payment.status !== 'PENDING') return payment.status;
     if (!payment) await recordAttempt(tx, { orderId, amountCents, currency });
     return undefined;
   });
-  if (existing) {
-    log.info({ status: existing }, existing === 'VOIDED' ? 'charge refused: payment was voided' : 'payment already settled');
-    return;
-  }
+  // Settled already (or voided before the request arrived): never charge again.
+  if (existing) return async () => ({ summary: existing === 'VOIDED' ? 'charge refused: payment was voided' : `payment already settled (${existing})` });
 
   let result: ChargeResult | undefined;
   let failure = 'provider_unavailable';
@@ -80,50 +73,38 @@ async function charge(
     }
   }
 
-  await db.transaction(async (tx) => {
-    if (!(await markProcessed(tx, event, meta))) return;
+  return async (tx) => {
     const payment = await lockPayment(tx, orderId);
-    if (!payment || payment.status !== 'PENDING') return;
+    if (!payment || payment.status !== 'PENDING') return { summary: 'payment settled meanwhile' };
     if (result?.status === 'approved') {
       await setStatus(tx, orderId, { status: 'CAPTURED', providerRef: result.providerRef });
-      await emit(tx, orderId, { type: 'PaymentCaptured', payload: { orderId, paymentId: payment.id, amountCents } }, event.id);
-    } else {
-      const reason = result?.status === 'declined' ? result.reason : `provider_timeout: ${failure}`;
-      await setStatus(tx, orderId, { status: result ? 'DECLINED' : 'FAILED', failureReason: reason });
-      await emit(tx, orderId, { type: 'PaymentDeclined', payload: { orderId, reason } }, event.id);
+      return { events: [{ type: 'PaymentCaptured', payload: { orderId, paymentId: payment.id, amountCents } }], summary: 'payment settled: approved' };
     }
-  });
-  log.info({ outcome: result?.status ?? 'failed' }, 'payment settled');
+    const reason = result?.status === 'declined' ? result.reason : `provider_timeout: ${failure}`;
+    await setStatus(tx, orderId, { status: result ? 'DECLINED' : 'FAILED', failureReason: reason });
+    return { events: [{ type: 'PaymentDeclined', payload: { orderId, reason } }], summary: `payment settled: ${result ? 'declined' : 'failed'}` };
+  };
 }
 
-async function cancel(
-  db: SqlDatabase,
-  provider: PaymentProvider,
-  event: Extract<Envelope<OrderEvent>, { type: 'PaymentCancellationRequested' }>,
-  meta: MessageMeta,
-  log: Logger,
-) {
+function cancel(provider: PaymentProvider, event: Extract<Envelope<OrderEvent>, { type: 'PaymentCancellationRequested' }>): Work {
   const { orderId, reason } = event.payload;
-  const outcome = await db.transaction(async (tx) => {
-    if (!(await markProcessed(tx, event, meta))) return 'duplicate';
+  return async (tx) => {
     const payment = await lockPayment(tx, orderId);
     if (!payment) {
       await recordVoid(tx, orderId);
-      await emit(tx, orderId, { type: 'PaymentVoided', payload: { orderId } }, event.id);
-      return 'voided before charge';
+      return { events: [{ type: 'PaymentVoided', payload: { orderId } }], summary: 'payment cancellation: voided before charge' };
     }
     if (payment.status === 'PENDING') {
       await setStatus(tx, orderId, { status: 'VOIDED', failureReason: `cancelled: ${reason}` });
-      await emit(tx, orderId, { type: 'PaymentVoided', payload: { orderId } }, event.id);
-      return 'voided';
+      return { events: [{ type: 'PaymentVoided', payload: { orderId } }], summary: 'payment cancellation: voided' };
     }
     if (payment.status === 'CAPTURED') {
-      if (!(await recordRefund(tx, { paymentId: payment.id, orderId, amountCents: payment.amount_cents, reason }))) return 'already refunded';
-      await provider.refund({ idempotencyKey: orderId, providerRef: payment.provider_ref ?? '', amountCents: Number(payment.amount_cents) });
-      await emit(tx, orderId, { type: 'PaymentRefunded', payload: { orderId, paymentId: payment.id, amountCents: Number(payment.amount_cents) } }, event.id);
-      return 'refunded';
+      if (!(await recordRefund(tx, { paymentId: payment.id, orderId, amountCents: payment.amount_cents, reason })))
+        return { summary: 'payment cancellation: already refunded' };
+      const amountCents = Number(payment.amount_cents);
+      await provider.refund({ idempotencyKey: orderId, providerRef: payment.provider_ref ?? '', amountCents });
+      return { events: [{ type: 'PaymentRefunded', payload: { orderId, paymentId: payment.id, amountCents } }], summary: 'payment cancellation: refunded' };
     }
-    return `nothing to cancel (${payment.status})`;
-  });
-  log.info({ outcome }, 'payment cancellation handled');
+    return { summary: `payment cancellation: nothing to cancel (${payment.status})` };
+  };
 }
