@@ -10,6 +10,7 @@ export const CPU_GROUPS = [
   'payment-service',
   'notification-service',
   'outbox-relay',
+  'ops-console',
   'kafka',
   'redis',
   'load generator',

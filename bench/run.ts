@@ -1,5 +1,6 @@
 // npm run bench -- <name>
-import { STACK_PROCESSES, stackUp } from '@shop/testkit/processes';
+import { RELAY, SERVICES } from '@shop/lib/manifest';
+import { stackUp } from '@shop/testkit/processes';
 import { ceilingBench } from './ceiling.ts';
 import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';
@@ -101,7 +102,8 @@ async function smoke(): Promise<void> {
   if (run.errors > 0 || run.open > 0) throw new Error('smoke: orders failed or did not finish');
   console.log(`peak RSS (MiB): ${JSON.stringify(peakRss())}`);
   const profiled = await profileBench(20, 3);
-  const unprofiled = STACK_PROCESSES.filter((name) => !((profiled.summaries[name]?.busySamples ?? 0) > 0));
+  // Every process an order passes through (the console only watches) must show up in its profile.
+  const unprofiled = [...SERVICES.map((s) => s.name), RELAY.name].filter((name) => !((profiled.summaries[name]?.busySamples ?? 0) > 0));
   if (unprofiled.length) throw new Error(`smoke: no CPU profile with samples in the window for ${unprofiled.join(', ')}`);
   process.env.BENCH_WARMUP_SECONDS = '0';
   await httpBench(50, 2);

@@ -19,8 +19,13 @@ PGHOST="${PGHOST:-127.0.0.1}"
 PGPORT="${PGPORT:-5432}"
 PGADMIN="${PGADMIN_USER:-postgres}"
 RELAY_USER="${RELAY_DB_USER:-outbox_relay}"
-DATABASES=("${ORDERS_DB:-orders}" "${INVENTORY_DB:-inventory}" "${PAYMENTS_DB:-payments}" "${NOTIFICATIONS_DB:-notifications}")
-SCHEMAS=(orders inventory payments notifications)
+# The services' databases from the manifest (lib/src/manifest.ts); <NAME>_DB renames one.
+read -r -a SCHEMAS <<<"$(node "$ROOT/lib/src/manifest.ts" databases)"
+DATABASES=()
+for s in "${SCHEMAS[@]}"; do
+  var="$(echo "$s" | tr '[:lower:]' '[:upper:]')_DB"
+  DATABASES+=("${!var:-$s}")
+done
 REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6379}"
 KAFKA_HOST="${KAFKA_HOST:-127.0.0.1}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the five processes (four services + relay).
+// Runs the processes of the manifest (lib/src/manifest.ts): four services, the relay and the ops console.
 //   start   foreground, logs prefixed on this terminal, Ctrl-C stops everything
 //   up      background (pid files in .state/run, logs in .state/logs); starts only what is not
 //           running, so it also restarts a process that died; returns once all are ready
@@ -18,13 +18,10 @@ mkdirSync(RUN, { recursive: true });
 mkdirSync(LOGS, { recursive: true });
 
 const HOST = process.env.HOST ?? '127.0.0.1';
-export const PROCESSES = [
-  { name: 'order-service', port: Number(process.env.ORDER_PORT ?? 3001) },
-  { name: 'inventory-service', port: Number(process.env.INVENTORY_PORT ?? 3002) },
-  { name: 'payment-service', port: Number(process.env.PAYMENT_PORT ?? 3003) },
-  { name: 'notification-service', port: Number(process.env.NOTIFICATION_PORT ?? 3004) },
-  { name: 'outbox-relay', port: Number(process.env.RELAY_PORT ?? 3005) },
-];
+// The processes and their ports come from the manifest (TypeScript: this script runs on a Node
+// that strips types, which scripts/run.sh guarantees).
+const { STACK, portOf } = await import('../lib/src/manifest.ts');
+export const PROCESSES = STACK.map((p) => ({ name: p.name, port: portOf(p) }));
 
 // The processes run on the Node that runs this script (scripts/run.sh picks it) and load our
 // TypeScript with Node's own type stripping. STACK_NODE names another binary, for benches that
@@ -180,7 +177,7 @@ async function start() {
   printUrls();
   await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r)))));
   // The infrastructure outlives the processes so the next start is quick; say so, and how to stop it.
-  console.log('the five processes stopped; Postgres, Redis and the Kafka broker keep running (`npm run down` stops Kafka)');
+  console.log("the stack's processes stopped; Postgres, Redis and the Kafka broker keep running (`npm run down` stops Kafka)");
 }
 
 const commands = { start, up, down, status };

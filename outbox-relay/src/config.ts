@@ -43,8 +43,6 @@ export interface RelayConfig {
   publishThreads: number;
   /** Batches of at least this many messages go through the publisher threads, smaller ones not. */
   threadedBatchMin: number;
-  /** Where the dashboard finds each service (for health and order lookup). */
-  serviceUrls: Record<string, string>;
 }
 
 export function readRelayConfig(env = new EnvReader()): RelayConfig {
@@ -93,12 +91,6 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     recreateMissingSlot: env.bool('RELAY_RECREATE_MISSING_SLOT', false),
     publishThreads: env.int('RELAY_PUBLISH_THREADS', 2, { min: 0, max: 16 }),
     threadedBatchMin: env.int('RELAY_THREADED_BATCH_MIN', 250, { min: 1, max: 100_000 }),
-    serviceUrls: {
-      'order-service': env.str('ORDER_SERVICE_URL', 'http://127.0.0.1:3001'),
-      'inventory-service': env.str('INVENTORY_SERVICE_URL', 'http://127.0.0.1:3002'),
-      'payment-service': env.str('PAYMENT_SERVICE_URL', 'http://127.0.0.1:3003'),
-      'notification-service': env.str('NOTIFICATION_SERVICE_URL', 'http://127.0.0.1:3004'),
-    },
   };
   for (const [from, to] of Object.entries(topicMap)) if (!from || !to) env.str('RELAY_TOPIC_MAP', '', { pattern: /^$/ });
   env.done();

@@ -1,4 +1,4 @@
-// Wiring only: one OutboxStream per database, one Kafka producer, HTTP for /lag and /metrics.
+// Wiring only: one OutboxStream per database, one Kafka producer, HTTP for /lag and /metrics. The operations page is ops-console's.
 import pg from 'pg';
 import { createApp } from '@shop/lib/http/app';
 import { createRegistry } from '@shop/lib/http/metrics';
@@ -13,10 +13,6 @@ import { PublisherThreads, sizeRouted } from './publish/threaded-publisher.ts';
 import { createRouter } from './publish/routing.ts';
 import { OutboxStream } from './replication/stream.ts';
 import { startRetention } from './retention.ts';
-import { DashboardMonitor } from './dashboard/monitor.ts';
-import { DeadLetters } from './dashboard/dlq.ts';
-import { dashboardRoutes } from './dashboard/routes.ts';
-import { readAdminToken } from '@shop/lib/http/admin';
 
 const config = readRelayConfig();
 const logger = createLogger('outbox-relay', config.logLevel);
@@ -59,19 +55,10 @@ const app = createApp({
 });
 app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.poll() }));
 
-// Operations page: lag charts, consumer lag, dead letters (with replay), order lookup, health.
-const admin = kafka.admin();
-const monitor = new DashboardMonitor(lag, metrics, admin, config.serviceUrls);
-const deadLetters = new DeadLetters(kafka, admin);
-await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: config.serviceUrls['order-service'], adminToken: readAdminToken() });
-
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(logger, [
   // A threaded publisher's close() closes the shared threads (once).
   () => Promise.all(publishers.map((p) => p.close())),
-  () => admin.disconnect(),
-  () => deadLetters.stop(),
-  () => monitor.stop(),
   () => Promise.all([...pools.values()].map((p) => p.end())),
   () => Promise.all(streams.map((s) => s.stop())),
   () => stopRetention(),
@@ -81,17 +68,6 @@ onShutdown(logger, [
 
 await app.listen({ host: config.host, port: config.port });
 lag.start(config.lagPollMs);
-monitor.start(config.lagPollMs);
-// The page works without Kafka (it says so); dead letters appear once Kafka answers.
-const followDeadLetters = (): void =>
-  void admin
-    .connect()
-    .then(() => deadLetters.start())
-    .catch((error: Error) => {
-      logger.warn({ err: error.message }, 'dead-letter view unavailable until Kafka is reachable');
-      setTimeout(followDeadLetters, 5_000).unref();
-    });
-followDeadLetters();
 logger.info({ port: config.port, slots: config.sources.map((s) => s.slotName) }, 'outbox-relay listening');
 
 // A slot that is gone or lost its WAL must stop the process loudly, never be skipped.

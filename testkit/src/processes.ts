@@ -5,10 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@shop/lib/db/databases';
+import { STACK, type StackProcessName } from '@shop/lib/manifest';
 
-/** The order service first, the relay last: soak's "kill a service" picks among the first four. */
-export const STACK_PROCESSES = ['order-service', 'inventory-service', 'payment-service', 'notification-service', 'outbox-relay'] as const;
-export type StackProcess = (typeof STACK_PROCESSES)[number];
+/** The services first, the relay last (the manifest's order): soak's "kill a service" picks among the services. */
+export const STACK_PROCESSES: readonly StackProcessName[] = STACK.map((p) => p.name);
+export type StackProcess = StackProcessName;
 
 /** stack.mjs's state folder (pid files in run/, logs in logs/). */
 export const STATE_DIR = process.env.SHOP_STATE_DIR ?? join(REPO_ROOT, '.state');

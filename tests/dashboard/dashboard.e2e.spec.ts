@@ -1,19 +1,31 @@
-// The operations page in a real browser (Debian's chromium driven by playwright-core).
+// The operations page (ops-console) in a real browser (Debian's chromium driven by playwright-core).
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 import { infra } from '../support/infra.ts';
 import { produce } from '../support/kafka.ts';
+import { startProcess, type RunningProcess } from '../support/processes.ts';
 import { placeOrder, setStock, startStack, uniqueSku, waitTerminal, type Stack } from '../support/stack.ts';
 
 let stack: Stack;
+let opsConsole: RunningProcess;
 let browser: Browser;
 let page: Page;
 const OUT = `${REPO_ROOT}test-output`;
 
 beforeAll(async () => {
   stack = await startStack();
+  opsConsole = await startProcess('ops-console', {
+    env: {
+      RELAY_URL: stack.relay.url,
+      ORDER_SERVICE_URL: stack.url('order-service'),
+      INVENTORY_SERVICE_URL: stack.url('inventory-service'),
+      PAYMENT_SERVICE_URL: stack.url('payment-service'),
+      NOTIFICATION_SERVICE_URL: stack.url('notification-service'),
+      CONSOLE_POLL_MS: '500',
+    },
+  });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -27,7 +39,7 @@ afterAll(async () => {
 
 describe('operations page', { timeout: 180_000 }, () => {
   it('shows throughput, warns while Kafka is down, recovers, replays dead letters with the token only', async () => {
-    await page.goto(`${stack.relay.url}/`);
+    await page.goto(`${opsConsole.url}/`);
     await page.waitForSelector('#slots tbody tr');
     expect(await page.textContent('#slots')).toContain('orders');
 

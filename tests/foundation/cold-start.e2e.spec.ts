@@ -12,7 +12,7 @@ import { waitFor } from '@shop/testkit/wait';
 
 const exec = promisify(execFile);
 const STATE = join(REPO_ROOT, 'test-output', 'cold-start');
-const PORTS = { order: 3101, inventory: 3102, payment: 3103, notification: 3104, relay: 3105 };
+const PORTS = { order: 3101, inventory: 3102, payment: 3103, notification: 3104, relay: 3105, console: 3106 };
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   SHOP_STATE_DIR: STATE,
@@ -30,6 +30,8 @@ const env: NodeJS.ProcessEnv = {
   PAYMENT_PORT: String(PORTS.payment),
   NOTIFICATION_PORT: String(PORTS.notification),
   RELAY_PORT: String(PORTS.relay),
+  OPS_CONSOLE_PORT: String(PORTS.console),
+  RELAY_URL: `http://127.0.0.1:${PORTS.relay}`,
   ORDER_SERVICE_URL: `http://127.0.0.1:${PORTS.order}`,
   INVENTORY_SERVICE_URL: `http://127.0.0.1:${PORTS.inventory}`,
   PAYMENT_SERVICE_URL: `http://127.0.0.1:${PORTS.payment}`,
@@ -83,8 +85,8 @@ describe('a cold start', () => {
     await stack('down');
 
     const logs = join(STATE, 'logs');
-    const files = readdirSync(logs).filter((f) => /^(order|inventory|payment|notification)-service\.log$|^outbox-relay\.log$/.test(f));
-    expect(files).toHaveLength(5);
+    const files = readdirSync(logs).filter((f) => /^(order|inventory|payment|notification)-service\.log$|^outbox-relay\.log$|^ops-console\.log$/.test(f));
+    expect(files).toHaveLength(6);
     const loud: string[] = [];
     for (const file of files) {
       for (const line of readFileSync(join(logs, file), 'utf8').split('\n').filter(Boolean)) {

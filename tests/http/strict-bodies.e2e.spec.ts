@@ -6,14 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_DATABASES } from '@shop/lib/db/databases';
 import { pool } from '../support/infra.ts';
 import { kafka } from '../support/kafka.ts';
+import { startProcess, type RunningProcess } from '../support/processes.ts';
 import { ADMIN, placeOrder, setStock, startStack, uniqueSku, type Stack } from '../support/stack.ts';
 
 const pools = Object.fromEntries(SERVICE_DATABASES.map((db) => [db, pool(db, 2)]));
 let stack: Stack;
+let opsConsole: RunningProcess;
 let sku: string;
 let openOrder: string;
 beforeAll(async () => {
   stack = await startStack({ env: { ORDER_DEADLINE_MS: '600000' } });
+  opsConsole = await startProcess('ops-console', { env: { RELAY_URL: stack.relay.url } });
   sku = uniqueSku('STRICT');
   await setStock(stack, sku, 5);
   // An order that stays open (the provider never answers), for the cancel route.
@@ -69,7 +72,7 @@ const wrong: Record<Kind, fc.Arbitrary<unknown>> = {
 
 interface Route {
   name: string;
-  service: 'order-service' | 'inventory-service' | 'outbox-relay';
+  service: 'order-service' | 'inventory-service' | 'ops-console';
   method: string;
   path: () => string;
   headers: () => Record<string, string>;
@@ -123,7 +126,7 @@ const ROUTES: Route[] = [
   },
   {
     name: 'POST /api/dlq/replay',
-    service: 'outbox-relay',
+    service: 'ops-console',
     method: 'POST',
     path: () => '/api/dlq/replay',
     headers: () => ADMIN,
@@ -145,7 +148,7 @@ function withField(body: Record<string, unknown>, path: string, value: unknown):
   return copy;
 }
 
-const baseUrl = (service: Route['service']) => (service === 'outbox-relay' ? stack.relay.url : stack.url(service));
+const baseUrl = (service: Route['service']) => (service === 'ops-console' ? opsConsole.url : stack.url(service));
 
 describe('strict request bodies', { timeout: 300_000 }, () => {
   it('answers "quantity": "2" with 400 naming the field', async () => {

@@ -30,15 +30,7 @@ export async function startStack(opts: { instances?: Partial<Record<Service, num
     return p;
   };
   await Promise.all(SERVICES.flatMap((s) => Array.from({ length: opts.instances?.[s] ?? 1 }, () => start(s))));
-  // Started last so its operations page knows where the services are.
-  const relayEnv = {
-    ...harness.env,
-    ...env,
-    ORDER_SERVICE_URL: instances['order-service'][0].url,
-    INVENTORY_SERVICE_URL: instances['inventory-service'][0].url,
-    PAYMENT_SERVICE_URL: instances['payment-service'][0].url,
-    NOTIFICATION_SERVICE_URL: instances['notification-service'][0].url,
-  };
+  const relayEnv = { ...harness.env, ...env };
   const relay = await startProcess('outbox-relay', { env: relayEnv, logName: `relay-${harness.prefix}` });
   await waitActive(relay);
   const stack: Stack = {

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { EnvReader } from '../config.ts';
+import { SERVICES, type ServiceDatabaseName } from '../manifest.ts';
 
-/** The four service databases, by the folder name of their Prisma schema. */
-export const SERVICE_DATABASES = ['orders', 'inventory', 'payments', 'notifications'] as const;
-export type ServiceDatabase = (typeof SERVICE_DATABASES)[number];
+/** The services' databases (lib/src/manifest.ts), by the folder name of their Prisma schema. */
+export const SERVICE_DATABASES: readonly ServiceDatabaseName[] = SERVICES.map((s) => s.database);
+export type ServiceDatabase = ServiceDatabaseName;
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

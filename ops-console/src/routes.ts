@@ -43,11 +43,20 @@ export async function dashboardRoutes(
   app.get('/api/overview', async () => {
     const m = opts.monitor;
     const dlq = await opts.deadLetters.summary().catch(() => ({ topics: [], latest: [] }));
-    return { at: new Date().toISOString(), kafkaUp: m.kafkaUp, slots: m.slots(), samples: m.samples, consumerLag: m.consumerLag, health: m.health, dlq };
+    return {
+      at: new Date().toISOString(),
+      relayUp: m.relayUp,
+      kafkaUp: m.kafkaUp,
+      slots: m.slots(),
+      samples: m.samples,
+      consumerLag: m.consumerLag,
+      health: m.health,
+      dlq,
+    };
   });
 
   // One order across services: its status history (order-service) and every event any service
-  // wrote for it (the outbox tables, which the relay reads anyway).
+  // wrote for it (the outbox tables of every service database, read only).
   app.get('/api/orders/:id', { schema: { params: Type.Object({ id: Uuid }), response: responses({ 200: Type.Any() }) } }, async (request) => {
     const { id } = request.params;
     const order = await fetch(`${opts.orderServiceUrl}/orders/${id}`, { signal: AbortSignal.timeout(2_000) })

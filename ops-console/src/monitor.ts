@@ -1,10 +1,22 @@
-// Samples what the operations page shows: slot lag and event age (from the relay's own
-// streams), publish rate, consumer-group lag (Kafka admin), component health, and keeps the
-// last 15 minutes as a time series.
+// Samples what the operations page shows: slot lag and event age (the relay's /lag), publish
+// rate (the relay's /metrics), consumer-group lag (Kafka admin), component health (each
+// process' /readyz), and keeps the last 15 minutes as a time series. Everything it knows of the
+// relay comes over HTTP, so the relay stays a component that knows no service.
 import type { Admin } from 'kafkajs';
+import { SERVICES } from '@shop/lib/manifest';
+import { TOPICS } from '@shop/lib/events/catalog';
 import { withTimeout } from '@shop/lib/timeout';
-import type { LagMonitor, SlotReport } from '../lag.ts';
-import type { RelayMetrics } from '../metrics.ts';
+
+/** One replication slot as the relay's GET /lag reports it. */
+export interface SlotReport {
+  database: string;
+  slot: string;
+  state: string;
+  lagBytes: number | null;
+  oldestUnpublishedAgeMs: number;
+  pendingMessages: number;
+  lastError?: string;
+}
 
 export interface Sample {
   t: number;
@@ -25,12 +37,9 @@ export interface Health {
   detail: string;
 }
 
-const GROUPS: Record<string, string[]> = {
-  'order-service': ['inventory.events', 'payment.events'],
-  'inventory-service': ['order.events'],
-  'payment-service': ['order.events'],
-  'notification-service': ['order.events'],
-};
+// Each service's consumer group (its name) and what it reads, from the manifest.
+const GROUPS: Record<string, string[]> = Object.fromEntries(SERVICES.map((s) => [s.name, s.consumes.map((c) => TOPICS[c])]));
+const RELAY_TIMEOUT_MS = 1_500;
 const WINDOW_MS = 15 * 60_000;
 
 export class DashboardMonitor {
@@ -38,17 +47,17 @@ export class DashboardMonitor {
   consumerLag: ConsumerLag[] = [];
   health: Health[] = [];
   kafkaUp = false;
+  relayUp = false;
+  private latestSlots: SlotReport[] = [];
   private lastPublished?: { t: number; total: number };
   private timer?: NodeJS.Timeout;
 
-  private readonly lag: LagMonitor;
-  private readonly metrics: RelayMetrics;
+  private readonly relayUrl: string;
   private readonly admin: Admin;
   private readonly serviceUrls: Record<string, string>;
 
-  constructor(lag: LagMonitor, metrics: RelayMetrics, admin: Admin, serviceUrls: Record<string, string>) {
-    this.lag = lag;
-    this.metrics = metrics;
+  constructor(relayUrl: string, admin: Admin, serviceUrls: Record<string, string>) {
+    this.relayUrl = relayUrl;
     this.admin = admin;
     this.serviceUrls = serviceUrls;
   }
@@ -63,14 +72,36 @@ export class DashboardMonitor {
   }
 
   slots(): SlotReport[] {
-    return this.lag.report();
+    return this.latestSlots;
+  }
+
+  /** The relay's slots and its count of published events; undefined while it does not answer. */
+  private async readRelay(): Promise<{ slots: SlotReport[]; published: number } | undefined> {
+    try {
+      const signal = AbortSignal.timeout(RELAY_TIMEOUT_MS);
+      const [lag, metrics] = await Promise.all([
+        fetch(`${this.relayUrl}/lag`, { signal }).then(async (r) => (await r.json()) as { slots: SlotReport[] }),
+        fetch(`${this.relayUrl}/metrics`, { signal }).then((r) => r.text()),
+      ]);
+      const published = [...metrics.matchAll(/^relay_events_published_total\{[^}]*\} (\d+(?:\.\d+)?)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+      return { slots: lag.slots, published };
+    } catch {
+      return undefined;
+    }
   }
 
   private async sample(): Promise<void> {
     const now = Date.now();
-    const slots = this.lag.report();
-    const published = (await this.metrics.published.get()).values.reduce((s, v) => s + v.value, 0);
-    const rate = this.lastPublished ? ((published - this.lastPublished.total) * 1000) / Math.max(1, now - this.lastPublished.t) : 0;
+    const relay = await this.readRelay();
+    this.relayUp = relay !== undefined;
+    const slots = relay?.slots ?? [];
+    this.latestSlots = slots;
+    // A relay restart sets its counter back to 0: no negative rate, start over from there.
+    const published = relay?.published ?? this.lastPublished?.total ?? 0;
+    const rate =
+      this.lastPublished && published >= this.lastPublished.total
+        ? ((published - this.lastPublished.total) * 1000) / Math.max(1, now - this.lastPublished.t)
+        : 0;
     this.lastPublished = { t: now, total: published };
     this.samples.push({
       t: now,
@@ -120,6 +151,7 @@ export class DashboardMonitor {
     );
     this.health = [
       { name: 'kafka', ok: this.kafkaUp, detail: this.kafkaUp ? 'reachable' : 'unreachable' },
+      ...(this.relayUp ? [] : [{ name: 'outbox-relay', ok: false, detail: 'unreachable' }]),
       ...slots.map((s) => ({
         name: `relay ${s.slot}`,
         ok: s.state === 'active' || s.state === 'standby',

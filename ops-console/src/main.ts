@@ -1,0 +1,61 @@
+// The operations console (port 3006): the relay's lag and throughput, consumer lag, dead letters
+// with replay, one order across services, and every process' health, on one page. It reads the
+// relay over HTTP (/lag, /metrics), Kafka through its admin API, and the services' outbox
+// tables read-only, so neither the relay nor any service knows it exists.
+import pg from 'pg';
+import { EnvReader, readCommonConfig } from '@shop/lib/config';
+import { SERVICE_DATABASES, serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { readAdminToken } from '@shop/lib/http/admin';
+import { createApp } from '@shop/lib/http/app';
+import { createRegistry } from '@shop/lib/http/metrics';
+import { onShutdown } from '@shop/lib/lifecycle';
+import { createLogger } from '@shop/lib/logger';
+import { COMPONENTS, RELAY, SERVICES } from '@shop/lib/manifest';
+import { createKafka } from '@shop/lib/messaging/kafka';
+import { DeadLetters } from './dlq.ts';
+import { DashboardMonitor } from './monitor.ts';
+import { dashboardRoutes } from './routes.ts';
+
+const env = new EnvReader();
+const common = readCommonConfig(env);
+const self = COMPONENTS.find((c) => c.name === 'ops-console')!;
+const port = env.int('PORT', self.port, { min: 0, max: 65535 });
+const pollMs = env.int('CONSOLE_POLL_MS', 1_000, { min: 100, max: 60_000 });
+const relayUrl = env.str(RELAY.urlEnv, `http://127.0.0.1:${RELAY.port}`);
+const serviceUrls = Object.fromEntries(SERVICES.map((s) => [s.name, env.str(s.urlEnv, `http://127.0.0.1:${s.port}`)]));
+const databases = SERVICE_DATABASES.map((db) => [db, serviceDatabaseUrl(db, env)] as const);
+env.done();
+
+const logger = createLogger('ops-console', common.logLevel);
+const registry = createRegistry('ops-console');
+const kafka = createKafka({ clientId: 'ops-console', brokers: common.kafkaBrokers, logger });
+const admin = kafka.admin();
+const pools = new Map(databases.map(([name, url]) => [name as string, new pg.Pool({ connectionString: url, max: 2 })]));
+for (const pool of pools.values()) pool.on('error', () => undefined);
+
+const app = createApp({ service: 'ops-console', logger, registry });
+const monitor = new DashboardMonitor(relayUrl, admin, serviceUrls);
+const deadLetters = new DeadLetters(kafka, admin);
+await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: serviceUrls['order-service'], adminToken: readAdminToken() });
+
+onShutdown(logger, [
+  () => admin.disconnect(),
+  () => deadLetters.stop(),
+  () => monitor.stop(),
+  () => Promise.all([...pools.values()].map((p) => p.end())),
+  () => app.close(),
+]);
+
+await app.listen({ host: common.host, port });
+monitor.start(pollMs);
+// The page works without Kafka (it says so); dead letters appear once Kafka answers.
+const followDeadLetters = (): void =>
+  void admin
+    .connect()
+    .then(() => deadLetters.start())
+    .catch((error: Error) => {
+      logger.warn({ err: error.message }, 'dead-letter view unavailable until Kafka is reachable');
+      setTimeout(followDeadLetters, 5_000).unref();
+    });
+followDeadLetters();
+logger.info({ port, relay: relayUrl }, 'ops-console listening');
