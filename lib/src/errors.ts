@@ -1,23 +1,64 @@
 // One base error for the whole system. `status` maps it to HTTP; `canRetry` tells retry code
 // whether trying again may help, so no caller ever parses an error message.
+
+/**
+ * Every code an error of ours can carry, the closed list clients and operators see (the
+ * problem+json `type`, the `dlq-error-code` header), each with whether trying again can help.
+ */
+export const ERROR_CODES = {
+  // the request
+  validation: { canRetry: false },
+  invalid: { canRetry: false },
+  bad_request: { canRetry: false },
+  malformed_json: { canRetry: false },
+  unsupported_media_type: { canRetry: false },
+  payload_too_large: { canRetry: false },
+  not_found: { canRetry: false },
+  unauthorized: { canRetry: false },
+  forbidden: { canRetry: false },
+  rate_limited: { canRetry: true },
+  precondition_failed: { canRetry: false },
+  precondition_required: { canRetry: false },
+  idempotency_key_missing: { canRetry: false },
+  idempotency_key_invalid: { canRetry: false },
+  idempotency_key_reused: { canRetry: false },
+  idempotency_request_in_flight: { canRetry: true },
+  idempotency_store_unavailable: { canRetry: true },
+  // the domain
+  order_not_cancellable: { canRetry: false },
+  below_reserved: { canRetry: false },
+  above_maximum: { canRetry: false },
+  // the machinery
+  lost_race: { canRetry: true },
+  database_busy: { canRetry: true },
+  provider_unavailable: { canRetry: true },
+  temporarily_unavailable: { canRetry: true },
+  poison_message: { canRetry: false },
+  not_replayable: { canRetry: false },
+  slot_unusable: { canRetry: false },
+  outbox_outside_transaction: { canRetry: false },
+  internal: { canRetry: false },
+} as const satisfies Record<string, { canRetry: boolean }>;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly canRetry: boolean;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: string, message: string, opts: { status?: number; canRetry?: boolean; details?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { status?: number; canRetry?: boolean; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = opts.status ?? 500;
-    this.canRetry = opts.canRetry ?? false;
+    this.canRetry = opts.canRetry ?? ERROR_CODES[code].canRetry;
     this.details = opts.details;
   }
 }
 
 export const notFound = (what: string) => new AppError('not_found', `${what} not found`, { status: 404 });
-export const conflict = (code: string, message: string, details?: Record<string, unknown>) => new AppError(code, message, { status: 409, details });
+export const conflict = (code: ErrorCode, message: string, details?: Record<string, unknown>) => new AppError(code, message, { status: 409, details });
 export const invalid = (message: string, details?: Record<string, unknown>) => new AppError('invalid', message, { status: 400, details });
 
 /** Postgres / driver failures that a retry can fix: lost connections, serialization and lock failures. */

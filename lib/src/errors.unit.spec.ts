@@ -12,7 +12,7 @@ describe('isTransient', () => {
     ['a closed connection kind', prismaError('P2010', { kind: 'ConnectionClosed' })],
     ['a transaction conflict (P2034)', Object.assign(new Error('x'), { code: 'P2034' })],
     ['a reset socket', Object.assign(new Error('x'), { code: 'ECONNRESET' })],
-    ['a retryable AppError', new AppError('x', 'x', { canRetry: true })],
+    ['a retryable AppError', new AppError('lost_race', 'x')],
     ['a retryable cause', new Error('outer', { cause: Object.assign(new Error('inner'), { code: '40P01' }) })],
     ['a deadlock from pg itself (SqlDatabase)', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
     ['a busy pool', Object.assign(new AppError('database_busy', 'x', { canRetry: true }))],
@@ -22,7 +22,7 @@ describe('isTransient', () => {
     ['a division by zero', prismaError('P2010', { originalCode: '22012', kind: 'postgres', code: '22012' })],
     ['an invalid uuid', prismaError('P2007', { originalCode: '22P02', kind: 'InvalidInputValue' })],
     ['a unique violation', Object.assign(new Error('x'), { code: 'P2002' })],
-    ['a permanent AppError', new AppError('x', 'x', { canRetry: false })],
+    ['a permanent AppError', new AppError('validation', 'x')],
   ])('does not retry %s', (_name, error) => expect(isTransient(error)).toBe(false));
 });
 

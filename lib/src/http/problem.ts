@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, isTransient } from '../errors.ts';
+import { AppError, isTransient, type ErrorCode } from '../errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const TYPE_BASE = 'https://errors.shop.local/';
@@ -33,7 +33,14 @@ const TITLES: Record<number, string> = {
 
 export const problemType = (code: string) => `${TYPE_BASE}${code}`;
 
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, status: number, code: string, detail?: string, extra: Record<string, unknown> = {}) {
+export function sendProblem(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  status: number,
+  code: ErrorCode,
+  detail?: string,
+  extra: Record<string, unknown> = {},
+) {
   const body: Problem = {
     type: problemType(code),
     title: TITLES[status] ?? 'Error',
@@ -47,7 +54,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, status
 }
 
 // Fastify's own codes for what a client got wrong before any handler ran.
-const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string }> = {
+const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json' },

@@ -1,6 +1,7 @@
 import { AppError } from '../errors.ts';
 import type { SqlTransaction } from '../db/prisma.ts';
 import type { EventEnvelope } from '../events/envelope.ts';
+import { toOutboxRow } from './row.ts';
 
 /**
  * Appends events to the outbox inside the caller's transaction, so the events exist if and only
@@ -30,17 +31,7 @@ export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope |
      SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.created_at
        FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, aggregate_type text, aggregate_id text, type text,
                                                payload jsonb, headers jsonb, created_at timestamptz)`,
-    JSON.stringify(
-      list.map((e) => ({
-        id: e.id,
-        aggregate_type: e.aggregateType,
-        aggregate_id: e.aggregateId,
-        type: e.type,
-        payload: e.payload,
-        headers: { correlationId: e.correlationId, causationId: e.causationId, version: e.version },
-        created_at: e.occurredAt,
-      })),
-    ),
+    JSON.stringify(list.map(toOutboxRow)),
   );
   if (options.deleteAfterInsert ?? DELETE_ON_INSERT) {
     await tx.$executeRawUnsafe(

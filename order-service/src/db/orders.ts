@@ -128,7 +128,11 @@ export async function listOrders(db: Db, q: { customerId?: string; status?: stri
   });
 }
 
-/** Open orders past their deadline, locked and skipped by other sweepers (SKIP LOCKED). */
+/**
+ * Open orders past their deadline, locked and skipped by other sweepers (SKIP LOCKED). The open
+ * statuses are written out as in the partial index orders_open_deadline_idx, so the planner can
+ * use it (a parameter there would not match the index predicate).
+ */
 export async function lockOverdue(tx: Tx, limit: number): Promise<string[]> {
   const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
     `SELECT id::text FROM orders WHERE status IN ('CREATED', 'PAYMENT_PENDING') AND deadline_at < now()

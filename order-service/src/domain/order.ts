@@ -3,8 +3,8 @@
 import type { CancelReason, OrderEvent, OrderLine } from '@shop/lib/events/catalog';
 import { assertNever } from '@shop/lib/events/catalog';
 
-export type OrderStatus = 'CREATED' | 'PAYMENT_PENDING' | 'COMPLETED' | 'CANCELLED';
-export const ORDER_STATUSES: OrderStatus[] = ['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'];
+export const ORDER_STATUSES = ['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['COMPLETED', 'CANCELLED']);
 
 export interface OrderState {

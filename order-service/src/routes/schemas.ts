@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Sku, Uuid } from '@shop/lib/http/schemas';
+import { ORDER_STATUSES } from '../domain/order.ts';
 
 /**
  * A customer id from the caller's own system, often an e-mail address, so not ASCII only: 1–64
@@ -59,7 +60,7 @@ export const OrderIdParams = Type.Object({ id: Uuid }, { additionalProperties: f
 export const ListOrdersQuery = Type.Object(
   {
     customerId: Type.Optional(CustomerId),
-    status: Type.Optional(Type.Union(['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'].map((s) => Type.Literal(s)))),
+    status: Type.Optional(Type.Union(ORDER_STATUSES.map((s) => Type.Literal(s)))),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),
   },

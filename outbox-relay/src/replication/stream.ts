@@ -9,21 +9,13 @@ import { AcknowledgeManager } from './acknowledge-manager.ts';
 import { formatLsn, parseLsn, type Lsn } from './lsn.ts';
 import { isoTimestamp, keepPayloadText } from './row-text.ts';
 import { prepareSlot, SlotUnusableError } from './slot.ts';
+import { envelopeOf, type OutboxRow } from '@shop/lib/outbox/row';
 import { exponentialBackoff, sleep } from '@shop/lib/backoff';
 
 export type StreamState = 'starting' | 'active' | 'standby' | 'reconnecting' | 'failed' | 'stopped';
 
-interface OutboxRow {
-  id: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  type: string;
-  /** jsonb text as Postgres sent it (see keepPayloadText). */
-  payload: string;
-  headers: { correlationId?: string; causationId?: string | null; version?: number } | null;
-  /** timestamptz text as Postgres sent it (see keepPayloadText). */
-  created_at: string;
-}
+/** The row as pgoutput brings it: payload and created_at are the text Postgres sent (see keepPayloadText). */
+type WalOutboxRow = OutboxRow<string>;
 
 const messageBytes = (m: OutboundMessage): number => Buffer.byteLength(m.key) + Buffer.byteLength(m.value);
 
@@ -177,7 +169,7 @@ export class OutboxStream {
           current = { commitLsn: formatLsn(parseLsn(message.commitLsn ?? '0/0')), messages: [] };
           break;
         case 'insert':
-          if (current && message.relation.name === 'outbox') current.messages.push(this.toKafka(message.new as OutboxRow, current.commitLsn));
+          if (current && message.relation.name === 'outbox') current.messages.push(this.toKafka(message.new as WalOutboxRow, current.commitLsn));
           break;
         case 'commit':
           if (!current) break;
@@ -276,28 +268,17 @@ export class OutboxStream {
     }
   }
 
-  private toKafka(row: OutboxRow, commitLsn: string): OutboundMessage {
-    const headers = row.headers ?? {};
-    const correlationId = headers.correlationId ?? row.aggregate_id;
-    const createdAt = isoTimestamp(row.created_at);
+  private toKafka(row: WalOutboxRow, commitLsn: string): OutboundMessage {
+    const envelope = envelopeOf(row, isoTimestamp(row.created_at));
     return {
       topic: this.route(row.aggregate_type),
       key: row.aggregate_id,
       // The payload is spliced in as the JSON text Postgres sent: jsonb output is valid JSON,
       // and parsing it only to serialise it again cost relay CPU on every event.
-      value: `${JSON.stringify({
-        id: row.id,
-        type: row.type,
-        aggregateType: row.aggregate_type,
-        aggregateId: row.aggregate_id,
-        occurredAt: createdAt,
-        correlationId,
-        causationId: headers.causationId ?? null,
-        version: headers.version ?? 1,
-      }).slice(0, -1)},"payload":${row.payload ?? 'null'}}`,
+      value: `${JSON.stringify(envelope).slice(0, -1)},"payload":${row.payload ?? 'null'}}`,
       eventId: row.id,
       eventType: row.type,
-      correlationId,
+      correlationId: envelope.correlationId,
       lsn: commitLsn,
     };
   }
