@@ -77,6 +77,8 @@ const TRANSIENT_ADAPTER_KINDS = new Set([
   'TransactionAlreadyClosed',
 ]);
 
+const PG_UNCODED_CONNECTION_LOSS = ['Connection terminated', 'Client has encountered a connection error and is not queryable'];
+
 /** The Postgres SQLSTATE or adapter kind inside a Prisma error (meta.driverAdapterError.cause). */
 function adapterCause(error: unknown): { code?: string; originalCode?: string; kind?: string } | undefined {
   return (error as { meta?: { driverAdapterError?: { cause?: { code?: string; originalCode?: string; kind?: string } } } }).meta?.driverAdapterError?.cause;
@@ -100,14 +102,11 @@ export function isTransient(error: unknown): boolean {
       (TRANSIENT_SQLSTATES.has(cause.originalCode ?? '') || TRANSIENT_SQLSTATES.has(cause.code ?? '') || TRANSIENT_ADAPTER_KINDS.has(cause.kind ?? ''))
     )
       return true;
+    // The only failures with neither a code nor a class of their own: pg raises a plain Error
+    // when the socket under a client ends (these are its texts, pg 8). Everything Postgres says
+    // carries a SQLSTATE, everything Prisma says a P-code or an adapter kind (above).
     const message = (e as { message?: unknown }).message;
-    // Prisma's adapter wraps driver errors; these texts are the driver's own for a dropped connection.
-    if (
-      /Connection terminated|terminating connection|Client has encountered a connection error|connection is closed|Can't reach database/i.test(
-        typeof message === 'string' ? message : '',
-      )
-    )
-      return true;
+    if (typeof message === 'string' && PG_UNCODED_CONNECTION_LOSS.some((text) => message.startsWith(text))) return true;
   }
   return false;
 }
