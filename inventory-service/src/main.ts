@@ -2,11 +2,11 @@
 import { TOPICS } from '@shop/lib/events/catalog';
 import { readAdminToken } from '@shop/lib/http/admin';
 import { runService } from '@shop/lib/service';
-import { PrismaClient, type Db } from './db/client.ts';
+import { PrismaClient } from './generated/prisma/client.ts';
 import { orderEventsHandler } from './handlers/orders.ts';
 import { productRoutes } from './routes/products.ts';
 
-await runService<Db>({
+await runService<PrismaClient>({
   name: 'inventory-service',
   defaultPort: 3002,
   database: 'inventory',

@@ -2,12 +2,12 @@
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
-import { PrismaClient, type Db } from './db/client.ts';
+import { PrismaClient } from './generated/prisma/client.ts';
 import { orderEventsHandler } from './handlers/orders.ts';
 import { webhookDelivery } from './handlers/webhook.ts';
 import { notificationRoutes } from './routes/notifications.ts';
 
-await runService<Db>({
+await runService<PrismaClient>({
   name: 'notification-service',
   defaultPort: 3004,
   database: 'notifications',

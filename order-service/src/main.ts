@@ -2,12 +2,12 @@
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
-import { PrismaClient, type Db } from './db/client.ts';
+import { PrismaClient } from './generated/prisma/client.ts';
 import { startDeadlineSweeper } from './handlers/deadline-sweeper.ts';
 import { workflowHandler } from './handlers/workflow.ts';
 import { orderRoutes } from './routes/orders.ts';
 
-await runService<Db>({
+await runService<PrismaClient>({
   name: 'order-service',
   defaultPort: 3001,
   database: 'orders',

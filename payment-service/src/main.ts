@@ -2,12 +2,12 @@
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
-import { PrismaClient, type Db } from './db/client.ts';
+import { PrismaClient } from './generated/prisma/client.ts';
 import { SimulatedProvider } from './domain/provider.ts';
 import { orderEventsHandler } from './handlers/orders.ts';
 import { paymentRoutes } from './routes/payments.ts';
 
-await runService<Db>({
+await runService<PrismaClient>({
   name: 'payment-service',
   defaultPort: 3003,
   database: 'payments',

@@ -4,7 +4,7 @@
 // whatever the level is by then.
 import type { InventoryEvent } from '@shop/lib/events/catalog';
 import { emit } from './stock.ts';
-import type { Tx } from './client.ts';
+import type { Tx } from '@shop/lib/db/prisma';
 
 export interface Product {
   sku: string;

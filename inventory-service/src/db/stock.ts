@@ -3,7 +3,7 @@ import { eventEnvelope, type InventoryEvent } from '@shop/lib/events/catalog';
 import { LostRaceError } from '@shop/lib/messaging/transactional';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import type { Line, ReservationStatus, StockLevel } from '../domain/stock.ts';
-import type { Tx } from './client.ts';
+import type { Tx } from '@shop/lib/db/prisma';
 
 export const emit = (tx: Tx, orderId: string, event: InventoryEvent, causationId: string | null) =>
   appendToOutbox(tx, eventEnvelope(event, { aggregateId: orderId, correlationId: orderId, causationId }));

@@ -6,7 +6,7 @@ import { requireAdmin } from '@shop/lib/http/admin';
 import { etagOf, ifMatchVersion, preconditionFailed, preconditionRequired } from '@shop/lib/http/preconditions';
 import { responses, Sku } from '@shop/lib/http/schemas';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import type { Db } from '../db/client.ts';
+import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 import { adjustProduct, createProduct, MAX_ON_HAND, setProduct, type Product, type WriteOutcome } from '../db/products.ts';
 
 const Params = Type.Object({ sku: Sku }, { additionalProperties: false });

@@ -51,3 +51,6 @@ export interface SqlTransaction {
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
 }
+
+/** A service's write transaction (SqlDatabase.transaction): raw SQL, events into the outbox. */
+export type Tx = SqlTransaction;

@@ -1,4 +1,4 @@
-import type { Tx } from './client.ts';
+import type { Tx } from '@shop/lib/db/prisma';
 
 /** Records one notification per order and status; false when that one exists already (the unique key). */
 export async function recordNotification(tx: Tx, n: { id: string; orderId: string; status: string; channel: string; message: string }): Promise<boolean> {

@@ -2,7 +2,7 @@
 // Delivery is after the commit and best effort across restarts: the stored row is the record.
 import { exponentialBackoff, sleep } from '@shop/lib/backoff';
 import type { Logger } from '@shop/lib/logger';
-import type { Db } from '../db/client.ts';
+import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 import type { Deliver } from './orders.ts';
 
 export function webhookDelivery(prisma: Db, url: string | undefined, logger: Logger, attempts: number): Deliver {

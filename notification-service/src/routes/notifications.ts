@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { responses, Uuid } from '@shop/lib/http/schemas';
-import type { Db } from '../db/client.ts';
+import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 
 const Query = Type.Object({ orderId: Uuid }, { additionalProperties: false });
 const Item = Type.Object({

@@ -1,7 +1,8 @@
 import { eventEnvelope, type CancelReason, type OrderEvent, type OrderLine } from '@shop/lib/events/catalog';
 import { appendToOutbox } from '@shop/lib/outbox/append';
 import type { Decision, OrderState, OrderStatus } from '../domain/order.ts';
-import type { Db, Tx } from './client.ts';
+import type { Tx } from '@shop/lib/db/prisma';
+import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 
 export interface Cause {
   eventId: string | null;

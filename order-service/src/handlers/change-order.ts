@@ -5,7 +5,7 @@
 import type { OrderEvent } from '@shop/lib/events/catalog';
 import { decide, type OrderMessage, type OrderStatus } from '../domain/order.ts';
 import { lockOrder, storeDecision, type Cause } from '../db/orders.ts';
-import type { Tx } from '../db/client.ts';
+import type { Tx } from '@shop/lib/db/prisma';
 
 export type Change =
   | { outcome: 'missing' }

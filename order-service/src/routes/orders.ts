@@ -7,7 +7,7 @@ import { rateLimit } from '@shop/lib/http/rate-limit';
 import { noBody, responses } from '@shop/lib/http/schemas';
 import { placeOrder } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import type { Db } from '../db/client.ts';
+import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 import { appendOrderEvents, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, releaseExpiredKey } from '../db/orders.ts';
 import { changeOrder } from '../handlers/change-order.ts';
 import { IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';

@@ -1,6 +1,6 @@
 import { uuidv7 } from 'uuidv7';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import type { Tx } from './client.ts';
+import type { Tx } from '@shop/lib/db/prisma';
 
 export type PaymentStatus = 'PENDING' | 'CAPTURED' | 'DECLINED' | 'FAILED' | 'VOIDED';
 
