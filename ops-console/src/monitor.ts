@@ -5,6 +5,7 @@
 import type { Admin } from 'kafkajs';
 import { SERVICES } from '@shop/lib/manifest';
 import { TOPICS } from '@shop/lib/events/catalog';
+import { repeatEvery } from '@shop/lib/repeat';
 import { withTimeout } from '@shop/lib/timeout';
 
 /** One replication slot as the relay's GET /lag reports it. */
@@ -50,7 +51,6 @@ export class DashboardMonitor {
   relayUp = false;
   private latestSlots: SlotReport[] = [];
   private lastPublished?: { t: number; total: number };
-  private timer?: NodeJS.Timeout;
 
   private readonly relayUrl: string;
   private readonly admin: Admin;
@@ -63,13 +63,10 @@ export class DashboardMonitor {
   }
 
   start(intervalMs: number): void {
-    const tick = () => void this.sample().finally(() => (this.timer = setTimeout(tick, intervalMs)));
-    tick();
+    this.stop = repeatEvery(intervalMs, () => this.sample());
   }
 
-  stop(): void {
-    clearTimeout(this.timer);
-  }
+  stop: () => void = () => undefined;
 
   slots(): SlotReport[] {
     return this.latestSlots;

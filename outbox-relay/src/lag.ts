@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { repeatEvery } from '@shop/lib/repeat';
 import type { RelayMetrics } from './metrics.ts';
 import type { OutboxStream } from './replication/stream.ts';
 import { readLag } from './replication/slot.ts';
@@ -18,7 +19,6 @@ export interface SlotReport {
 /** Polls each slot's lag from Postgres and keeps the latest figures for /lag and /metrics. */
 export class LagMonitor {
   private latest = new Map<string, SlotReport>();
-  private timer?: NodeJS.Timeout;
 
   private readonly streams: OutboxStream[];
   private readonly pools: Map<string, pg.Pool>;
@@ -31,13 +31,10 @@ export class LagMonitor {
   }
 
   start(intervalMs: number): void {
-    const tick = () => void this.poll().finally(() => (this.timer = setTimeout(tick, intervalMs)));
-    tick();
+    this.stop = repeatEvery(intervalMs, () => this.poll());
   }
 
-  stop(): void {
-    clearTimeout(this.timer);
-  }
+  stop: () => void = () => undefined;
 
   async poll(): Promise<SlotReport[]> {
     const now = Date.now();
