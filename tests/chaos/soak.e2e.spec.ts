@@ -46,9 +46,12 @@ describe('chaos soak', { timeout: 600_000 }, () => {
       expect(inbox.rowCount).toBe(1);
       await ACTIONS.kill('outbox-relay');
       const lostId = uuidv7();
-      // A type of this topic that every consumer ignores, so its late delivery changes nothing.
+      // A type of this topic that every consumer ignores, so its late delivery changes nothing
+      // (with a payload the catalog accepts: consumers check every payload before ignoring it).
       await orders.query(
-        "insert into outbox (id, aggregate_type, aggregate_id, type, payload) values ($1, 'order', $2, 'OrderCreated', jsonb_build_object('orderId', $2::text))",
+        `insert into outbox (id, aggregate_type, aggregate_id, type, payload) values ($1, 'order', $2, 'OrderCreated',
+           jsonb_build_object('orderId', $2::text, 'customerId', 'probe', 'currency', 'EUR', 'totalCents', 100,
+                              'items', jsonb_build_array(jsonb_build_object('sku', 'PROBE', 'quantity', 1, 'unitPriceCents', 100))))`,
         [lostId, orderId],
       );
 
