@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { uuidv7 } from 'uuidv7';
 import pg from 'pg';
+import { COMPONENTS, urlOf } from '@shop/lib/manifest';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { runningPid, STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/testkit/processes';
 import { waitFor } from '@shop/testkit/wait';
@@ -120,16 +121,19 @@ export function peakRss(): Record<string, number> {
 
 /**
  * Waits until the workflow has nothing left to do — every relay slot published, every consumer
- * group caught up (the relay dashboard's view) — so the next run starts on an idle machine.
+ * group caught up (the ops console's view) — so the next run starts on an idle machine.
  */
 export async function drained(): Promise<void> {
-  type Overview = { slots: { pendingMessages: number; lagBytes: number }[]; consumerLag: { lag: number }[] };
+  type Overview = { relayUp: boolean; slots: { pendingMessages: number; lagBytes: number }[]; consumerLag: { lag: number }[] };
+  const opsConsole = COMPONENTS.find((c) => c.name === 'ops-console')!;
   let polls = 0;
   let unreachable = 0;
   await waitFor(
     async () => {
       unreachable++;
-      const o = (await (await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/api/overview`)).json()) as Overview;
+      const res = await fetch(`${urlOf(opsConsole)}/api/overview`);
+      const o = (await res.json()) as Overview;
+      if (res.status !== 200 || !o.relayUp) return false; // the console or the relay is not up yet
       unreachable = 0;
       const left = o.slots.reduce((n, s) => n + s.pendingMessages, 0) + o.consumerLag.reduce((n, c) => n + c.lag, 0);
       if (polls++ % 30 === 0) console.error(`waiting for the workflow to drain: ${left} messages left`);
@@ -141,7 +145,7 @@ export async function drained(): Promise<void> {
       timeoutMs: 30 * 60_000,
       intervalMs: 1000,
       abortIf: () => unreachable >= 30,
-      abortReason: 'the relay has not answered for 30 s',
+      abortReason: 'the ops console, or the relay behind it, has not answered for 30 s',
     },
   );
 }
