@@ -157,6 +157,65 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     expect((await pools.inventory.query('select 1 from reservations where order_id = any($1::uuid[])', [[badPayload, newer]])).rowCount).toBe(0);
   });
 
+  it('applies a fetched batch in one transaction, and one poison message in a batch of 100 sends exactly that one to the DLQ', async () => {
+    const keys: string[] = Array.from({ length: 100 }, () => randomUUID());
+    const poison = keys[50];
+    const dlq = await Collector.start(['order.events.dlq']);
+    // One partition, produced at once: the consumers fetch them together.
+    await produce(
+      'order.events',
+      keys.map((key) => ({
+        key,
+        partition: 0,
+        value: key === poison ? byHand('StockReleaseRequested', key, { orderId: 'not-a-uuid' }) : byHand('StockReleaseRequested', key, {}),
+      })),
+    );
+    await waitDrained({ 'inventory-service': ['order.events'] });
+    const released = await pools.inventory.query("select order_id::text from reservations where status = 'RELEASED' and order_id = any($1::uuid[])", [keys]);
+    expect(released.rowCount).toBe(99);
+    expect(released.rows.map((r: { order_id: string }) => r.order_id)).not.toContain(poison);
+    await waitFor(() => dlq.messages.filter((m) => m.key === poison).length >= 3, { what: 'the poison on the DLQ, once per group' });
+    expect(dlq.messages.filter((m) => keys.includes(m.key) && m.key !== poison)).toEqual([]);
+    expect(dlq.messages.filter((m) => m.key === poison && m.headers['dlq-consumer-group'] === 'inventory-service')).toHaveLength(1);
+    // The inventory consumer applied more than one message per transaction on average.
+    const metrics = await (await fetch(`${stack.url('inventory-service')}/metrics`)).text();
+    const sum = Number(/consumer_batch_messages_sum\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
+    const count = Number(/consumer_batch_messages_count\{[^}]*\} (\d+)/.exec(metrics)?.[1]);
+    expect(sum / count).toBeGreaterThan(1);
+  });
+
+  it('keeps stock exact when inventory-service is SIGKILLed in the middle of a 200-message batch', async () => {
+    const sku = uniqueSku('BATCH');
+    await setStock(stack, sku, 1_000);
+    const orders: string[] = Array.from({ length: 200 }, () => randomUUID());
+    await produce(
+      'order.events',
+      orders.map((orderId) => ({ key: orderId, partition: 1, value: byHand('StockReservationRequested', orderId, { items: [{ sku, quantity: 2 }] }) })),
+    );
+    // Kill it while it works through them: some batches committed, one maybe half-done (rolled back).
+    await waitFor(
+      async () => (await pools.inventory.query('select count(*)::int as n from reservations where order_id = any($1::uuid[])', [orders])).rows[0].n > 0,
+      {
+        what: 'the first reservations',
+        intervalMs: 5,
+      },
+    );
+    for (const p of stack.instances['inventory-service']) await p.kill();
+    await stack.start('inventory-service');
+    await waitDrained({ 'inventory-service': ['order.events'] });
+    const reservations = await pools.inventory.query('select status, count(*)::int as n from reservations where order_id = any($1::uuid[]) group by 1', [
+      orders,
+    ]);
+    expect(reservations.rows).toEqual([{ status: 'RESERVED', n: 200 }]);
+    expect(await product(stack, sku)).toMatchObject({ onHand: 1_000, reserved: 400 });
+    // Each order's reply exactly once in the outbox, however often its request was delivered.
+    const replies = await pools.inventory.query(
+      "select count(*)::int as n, count(distinct aggregate_id)::int as orders from outbox where type = 'StockReserved' and aggregate_id = any($1::text[])",
+      [orders],
+    );
+    expect(replies.rows[0]).toEqual({ n: 200, orders: 200 });
+  });
+
   it('retries, never dead-letters, when the consumer database connections are cut mid-handling', async () => {
     const sku = uniqueSku();
     await setStock(stack, sku, 100);

@@ -116,7 +116,7 @@ export async function waitDrained(groups: Record<string, string[]>, timeoutMs = 
 }
 
 /** Publishes raw messages as a misbehaving (or replaying) producer would. */
-export async function produce(topic: string, messages: { key: string; value: string; headers?: Record<string, string> }[]): Promise<void> {
+export async function produce(topic: string, messages: { key: string; value: string; headers?: Record<string, string>; partition?: number }[]): Promise<void> {
   const producer = kafka.producer();
   await producer.connect();
   try {

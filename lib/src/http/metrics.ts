@@ -19,3 +19,13 @@ export function counter<L extends string>(registry: client.Registry, config: { n
   if (existing) return existing as client.Counter<L>;
   return new client.Counter<L>({ ...config, registers: [registry] });
 }
+
+/** The registry's histogram of that name, created on first use (as `counter`). */
+export function histogram<L extends string>(
+  registry: client.Registry,
+  config: { name: string; help: string; labelNames: readonly L[]; buckets: number[] },
+): client.Histogram<L> {
+  const existing = registry.getSingleMetric(config.name);
+  if (existing) return existing as client.Histogram<L>;
+  return new client.Histogram<L>({ ...config, registers: [registry] });
+}

@@ -1,12 +1,13 @@
 // Consumer runner shared by every service: parses the envelope, runs the handler with a
 // retry policy, dead-letters what cannot succeed, and only then lets the partition move on.
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { exponentialBackoff, sleep } from '../backoff.ts';
 import { AppError, isTransient } from '../errors.ts';
 import { ENVELOPE_VERSION, type EventEnvelope } from '../events/envelope.ts';
 import { isKnownEventType, payloadProblem, topicOf, type AnyEvent, type EventOnTopic, type Topic } from '../events/catalog.ts';
-import { counter } from '../http/metrics.ts';
+import { counter, histogram } from '../http/metrics.ts';
+import { runPartitionBatch } from './batch.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageMeta } from './inbox.ts';
 import { dlqFor, ensureTopics } from './kafka.ts';
@@ -15,8 +16,21 @@ import { OffsetCommitter } from './offset-committer.ts';
 /** An event as consumers see it: the envelope, narrowed by `type` to one of the events E. */
 export type Envelope<E extends AnyEvent = AnyEvent> = EventEnvelope<E['type'], E['payload']> & E;
 
-/** A handler sees only the events of the topics it consumes (the runner checks the topic). */
-export type MessageHandler<E extends AnyEvent = AnyEvent> = (event: Envelope<E>, meta: MessageMeta, log: Logger) => Promise<void>;
+/** One consumed message of a batch, parsed and checked, with its position and log context. */
+export interface BatchItem<E extends AnyEvent = AnyEvent> {
+  event: Envelope<E>;
+  meta: MessageMeta;
+  log: Logger;
+}
+
+/**
+ * A handler sees only the events of the topics it consumes (the runner checks the topic). One
+ * with a `batch` mode gets what a partition fetch brought, in chunks, to apply all at once (or
+ * throw having changed nothing); the one-message call remains for isolating a failure.
+ */
+export type MessageHandler<E extends AnyEvent = AnyEvent> = ((event: Envelope<E>, meta: MessageMeta, log: Logger) => Promise<void>) & {
+  batch?: (items: BatchItem<E>[]) => Promise<void>;
+};
 
 /** The handler a consumer of `topics` must supply: one that takes every event those topics carry. */
 export type HandlerFor<T extends readonly Topic[]> = MessageHandler<EventOnTopic<T[number]>>;
@@ -41,6 +55,8 @@ export interface ConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** How long a dead instance keeps its partitions before the group moves them (broker minimum 6 s). */
   sessionTimeoutMs?: number;
+  /** At most this many messages of a partition batch in one call of the handler's batch mode (CONSUMER_BATCH_MAX, 200). */
+  maxBatch?: number;
   /** How often handled offsets are committed (CONSUMER_COMMIT_INTERVAL_MS, default 250). */
   commitIntervalMs?: number;
   /**
@@ -76,6 +92,13 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
   const labels = { group: groupId };
   const handled = counter(opts.registry, { name: 'consumer_messages_total', help: 'Messages handled, by outcome', labelNames: ['group', 'outcome'] });
   const retries = counter(opts.registry, { name: 'consumer_retries_total', help: 'Handler retries after transient errors', labelNames: ['group'] });
+  const batchSizes = histogram(opts.registry, {
+    name: 'consumer_batch_messages',
+    help: 'Messages applied together in one call of a batch handler',
+    labelNames: ['group'],
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+  });
+  const batchMode = opts.handler.batch;
 
   const admin = kafka.admin();
   await admin.connect();
@@ -91,16 +114,24 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
   let stopping = false;
   const committer = new OffsetCommitter(() => consumer, opts.commitIntervalMs ?? 250, logger);
 
-  const handleOne = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) => {
-    const meta: MessageMeta = { consumer: groupId, topic, partition, offset: message.offset };
-    let event: Envelope;
+  const parse = (topic: string, partition: number, message: KafkaMessage): { item: BatchItem } | { poison: Error } => {
     try {
-      event = parseEnvelope(message, topic);
+      const event = parseEnvelope(message, topic);
+      const meta: MessageMeta = { consumer: groupId, topic, partition, offset: message.offset };
+      const log = logger.child({ correlationId: event.correlationId, eventId: event.id, eventType: event.type, topic, partition, offset: message.offset });
+      return { item: { event, meta, log } };
     } catch (error) {
-      await deadLetter(topic, partition, message, error as Error, 1);
+      return { poison: error as Error };
+    }
+  };
+
+  const handleOne = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) => {
+    const parsed = parse(topic, partition, message);
+    if ('poison' in parsed) {
+      await deadLetter(topic, partition, message, parsed.poison, 1);
       return;
     }
-    const log = logger.child({ correlationId: event.correlationId, eventId: event.id, eventType: event.type, topic, partition, offset: message.offset });
+    const { event, meta, log } = parsed.item;
     const backoff = exponentialBackoff(opts.retry.baseMs, opts.retry.capMs);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -180,11 +211,44 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
       autoCommit: false,
       // One partition's in-place retries (e.g. a flaky provider) must not stall the others.
       partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? opts.partitions,
-      eachMessage: async (payload) => {
-        const { topic, partition, message } = payload;
-        await handleOne(topic, partition, message, () => payload.heartbeat());
-        committer.done(topic, partition, message.offset);
-      },
+      ...(batchMode
+        ? {
+            eachBatchAutoResolve: false,
+            eachBatch: async (payload: EachBatchPayload) => {
+              const { topic, partition } = payload.batch;
+              const heartbeat = () => payload.heartbeat();
+              await runPartitionBatch({
+                messages: payload.batch.messages,
+                maxBatch: opts.maxBatch ?? 200,
+                retry: opts.retry,
+                logger: logger.child({ topic, partition }),
+                parse: (message) => parse(topic, partition, message),
+                keyOf: (item) => item.event.aggregateId,
+                batch: async (items) => {
+                  await batchMode(items);
+                  handled.inc({ ...labels, outcome: 'ok' }, items.length);
+                  batchSizes.observe(labels, items.length);
+                },
+                one: (message) => handleOne(topic, partition, message, heartbeat),
+                deadLetter: (message, error) => deadLetter(topic, partition, message, error, 1),
+                done: (message) => {
+                  payload.resolveOffset(message.offset);
+                  committer.done(topic, partition, message.offset);
+                },
+                heartbeat,
+                running: () => payload.isRunning() && !payload.isStale(),
+                stopping: () => stopping,
+                onRetry: () => retries.inc(labels),
+              });
+            },
+          }
+        : {
+            eachMessage: async (payload: EachMessagePayload) => {
+              const { topic, partition, message } = payload;
+              await handleOne(topic, partition, message, () => payload.heartbeat());
+              committer.done(topic, partition, message.offset);
+            },
+          }),
     });
     committer.start();
     logger.info({ groupId, topics: opts.topics }, 'consumer running');

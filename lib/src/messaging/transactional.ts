@@ -10,8 +10,8 @@ import type { SqlTransaction } from '../db/prisma.ts';
 import { eventEnvelope, type AnyEvent } from '../events/catalog.ts';
 import type { Logger } from '../logger.ts';
 import { appendToOutbox } from '../outbox/append.ts';
-import type { Envelope, MessageHandler } from './consumer.ts';
-import { markProcessed } from './inbox.ts';
+import type { BatchItem, Envelope, MessageHandler } from './consumer.ts';
+import { markProcessedMany, type MessageMeta } from './inbox.ts';
 
 /** What the work did: events to append to the outbox (caused by the consumed one), a line for the log, what to do once committed. */
 export interface Outcome {
@@ -43,38 +43,66 @@ export interface RacePolicy {
   maxLostRaces: number;
 }
 
+/** How many handlers of a batch prepare at once (their work outside the transaction: provider calls). */
+const PREPARE_CONCURRENCY = 16;
+
 export function transactional<E extends AnyEvent>(
   db: SqlDatabase,
   handler: TransactionalHandler<E>,
   policy: RacePolicy = { maxLostRaces: 100 },
 ): MessageHandler<E> {
-  return async (event, meta, log) => {
-    const work = await handler(event, log);
-    if (!work) return;
+  /** The works of `items` in one transaction, lost races retried; each item's outcome, or 'duplicate'. */
+  const commit = async (items: { event: Envelope<E>; meta: MessageMeta; log: Logger; work: Work }[]) => {
     for (let race = 1; ; race++) {
       try {
-        const outcome = await db.transaction(async (tx) => {
-          if (!(await markProcessed(tx, event, meta))) return 'duplicate' as const;
-          const done = (await work(tx, log)) ?? {};
-          if (done.events?.length) {
+        return await db.transaction(async (tx) => {
+          const fresh = await markProcessedMany(tx, items);
+          const outcomes: (Outcome | 'duplicate')[] = [];
+          const envelopes = [];
+          for (const { event, log, work } of items) {
+            // Not new, or a second copy of the same event in this batch: already applied.
+            if (!fresh.delete(event.id)) {
+              outcomes.push('duplicate');
+              continue;
+            }
+            const done = (await work(tx, log)) ?? {};
             const meta = { aggregateId: event.aggregateId, correlationId: event.correlationId, causationId: event.id };
-            await appendToOutbox(
-              tx,
-              done.events.map((e) => eventEnvelope(e, meta)),
-            );
+            for (const e of done.events ?? []) envelopes.push(eventEnvelope(e, meta));
+            outcomes.push(done);
           }
-          return done;
+          await appendToOutbox(tx, envelopes);
+          return outcomes;
         });
-        if (outcome === 'duplicate') {
-          log.info('duplicate delivery skipped');
-          return;
-        }
-        if (outcome.summary) log.info({ events: outcome.events?.map((e) => e.type) ?? [] }, outcome.summary);
-        outcome.afterCommit?.();
-        return;
       } catch (error) {
         if (!(error instanceof LostRaceError) || race >= policy.maxLostRaces) throw error;
       }
     }
   };
+  const report = (log: Logger, outcome: Outcome | 'duplicate') => {
+    if (outcome === 'duplicate') return log.info('duplicate delivery skipped');
+    if (outcome.summary) log.info({ events: outcome.events?.map((e) => e.type) ?? [] }, outcome.summary);
+    outcome.afterCommit?.();
+  };
+
+  const one: MessageHandler<E> = async (event, meta, log) => {
+    const work = await handler(event, log);
+    if (!work) return;
+    const [outcome] = await commit([{ event, meta, log, work }]);
+    report(log, outcome);
+  };
+  // A fetched batch (at most one message per order: the consumer splits it so): every handler
+  // prepares (bounded concurrency), then one transaction holds the inbox rows, every work in
+  // partition order and one multi-row outbox insert.
+  one.batch = async (items: BatchItem<E>[]) => {
+    const prepared: { event: Envelope<E>; meta: MessageMeta; log: Logger; work: Work | undefined }[] = [];
+    for (let i = 0; i < items.length; i += PREPARE_CONCURRENCY) {
+      const slice = items.slice(i, i + PREPARE_CONCURRENCY);
+      prepared.push(...(await Promise.all(slice.map(async (it) => ({ ...it, work: await handler(it.event, it.log) })))));
+    }
+    const todo = prepared.filter((p): p is typeof p & { work: Work } => p.work !== undefined);
+    if (todo.length === 0) return;
+    const outcomes = await commit(todo);
+    todo.forEach((t, i) => report(t.log, outcomes[i]));
+  };
+  return one;
 }
