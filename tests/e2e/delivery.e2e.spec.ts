@@ -29,7 +29,8 @@ const GROUPS = {
 const pools = Object.fromEntries(SERVICE_DATABASES.map((db) => [db, pool(db, 2)]));
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // Batched consumers (CONSUMER_BATCH_MAX): every delivery guarantee must hold with them too.
+  stack = await startStack({ env: { CONSUMER_BATCH_MAX: '200' } });
 });
 afterAll(() => Promise.all(Object.values(pools).map((p) => p.end())));
 

@@ -36,7 +36,11 @@ export async function runPartitionBatch<Item>(b: PartitionBatch<Item>): Promise<
   let chunk: { message: KafkaMessage; item: Item }[] = [];
   let keys = new Set<string>();
   const flush = async () => {
-    if (chunk.length > 0) await applyChunk(b, chunk);
+    if (chunk.length > 0) {
+      await applyChunk(b, chunk);
+      // kafkajs heartbeats by itself only between eachBatch calls; a long batch must do it.
+      await b.heartbeat().catch(() => undefined);
+    }
     chunk = [];
     keys = new Set();
   };

@@ -4,10 +4,11 @@ import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessag
 import type { Registry } from 'prom-client';
 import { exponentialBackoff, sleep } from '../backoff.ts';
 import { AppError, isTransient } from '../errors.ts';
-import { ENVELOPE_VERSION, type EventEnvelope } from '../events/envelope.ts';
-import { isKnownEventType, payloadProblem, topicOf, type AnyEvent, type EventOnTopic, type Topic } from '../events/catalog.ts';
+import type { EventEnvelope } from '../events/envelope.ts';
+import type { AnyEvent, EventOnTopic, Topic } from '../events/catalog.ts';
 import { counter, histogram } from '../http/metrics.ts';
 import { runPartitionBatch } from './batch.ts';
+import { parseEnvelope } from './parse.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageMeta } from './inbox.ts';
 import { dlqFor, ensureTopics } from './kafka.ts';
@@ -55,7 +56,7 @@ export interface ConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** How long a dead instance keeps its partitions before the group moves them (broker minimum 6 s). */
   sessionTimeoutMs?: number;
-  /** At most this many messages of a partition batch in one call of the handler's batch mode (CONSUMER_BATCH_MAX, 200). */
+  /** At most this many messages of a partition batch in one call of the handler's batch mode (CONSUMER_BATCH_MAX, 1). */
   maxBatch?: number;
   /** How often handled offsets are committed (CONSUMER_COMMIT_INTERVAL_MS, default 250). */
   commitIntervalMs?: number;
@@ -74,13 +75,6 @@ export function readRetryPolicy(env: { int(name: string, fallback: number, o?: {
     // ~75 s of retries at the defaults: rides out a Postgres restart or a short outage.
     attempts: env.int('RETRY_ATTEMPTS', 20, { min: 1, max: 1_000 }),
   };
-}
-
-/** A message that can never succeed (bad JSON, unknown type, invalid payload): dead-letter it. */
-export class PoisonMessageError extends AppError {
-  constructor(message: string) {
-    super('poison_message', message, { canRetry: false });
-  }
 }
 
 export interface RunningConsumer {
@@ -219,7 +213,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
               const heartbeat = () => payload.heartbeat();
               await runPartitionBatch({
                 messages: payload.batch.messages,
-                maxBatch: opts.maxBatch ?? 200,
+                maxBatch: opts.maxBatch ?? 1,
                 retry: opts.retry,
                 logger: logger.child({ topic, partition }),
                 parse: (message) => parse(topic, partition, message),
@@ -278,24 +272,4 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
       await dlq.disconnect().catch(() => undefined);
     },
   };
-}
-
-function parseEnvelope(message: KafkaMessage, topic: string): Envelope {
-  let value: Partial<Envelope>;
-  try {
-    value = JSON.parse(message.value?.toString() ?? '') as Partial<Envelope>;
-  } catch {
-    throw new PoisonMessageError('message value is not JSON');
-  }
-  if (!value || typeof value !== 'object') throw new PoisonMessageError('message value is not an object');
-  if (typeof value.id !== 'string' || !/^[0-9a-f-]{36}$/i.test(value.id)) throw new PoisonMessageError('envelope has no valid id');
-  if (typeof value.type !== 'string' || !isKnownEventType(value.type)) throw new PoisonMessageError(`unknown event type ${JSON.stringify(value.type)}`);
-  if (topicOf(value.type) !== topic) throw new PoisonMessageError(`${value.type} does not belong on ${topic}`);
-  if (typeof value.version !== 'number' || !Number.isInteger(value.version) || value.version < 1) throw new PoisonMessageError('envelope has no valid version');
-  if (value.version > ENVELOPE_VERSION)
-    throw new PoisonMessageError(`${value.type} version ${value.version} is newer than this consumer understands (${ENVELOPE_VERSION})`);
-  if (typeof value.aggregateId !== 'string') throw new PoisonMessageError('envelope has no aggregateId');
-  const problem = payloadProblem(value.type, value.payload);
-  if (problem) throw new PoisonMessageError(`invalid ${value.type} payload: ${problem}`);
-  return value as Envelope;
 }
