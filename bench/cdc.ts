@@ -2,7 +2,7 @@
 // started and stopped on its own slot, and two measurements that treat every such process the
 // same way — throughput from a committed backlog (read from the topic's end offsets, not from
 // the process's own counters) and commit → consumer latency at a fixed rate.
-import { nodeRuntime, type NodeRuntime } from './node-runtime.ts';
+import { nodeRuntime, type NodeRuntime } from '@shop/testkit/node-runtime';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';

@@ -10,7 +10,7 @@ import { stackDown, stackUp } from '@shop/testkit/processes';
 import { assertAlone, EVENTS, lagRun, ourRelay, RATE as LAG_RATE, throughputRun, db as benchDb } from './cdc.ts';
 import { pgbenchCeiling } from './ceiling.ts';
 import { e2eRun, warmUp } from './e2e.ts';
-import { baselineRuntime, nodeRuntime, type NodeRuntime } from './node-runtime.ts';
+import { baselineRuntime, nodeRuntime, type NodeRuntime } from '@shop/testkit/node-runtime';
 import { CPU_GROUPS } from './process-cpu.ts';
 import { median, table } from './stats.ts';
 

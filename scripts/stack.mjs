@@ -5,7 +5,7 @@
 //           running, so it also restarts a process that died; returns once all are ready
 //   down    stops the background processes (or only those named: down outbox-relay)
 //   status  shows what runs
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,26 +25,14 @@ export const PROCESSES = STACK.map((p) => ({ name: p.name, port: portOf(p) }));
 
 // The processes run on the Node that runs this script (scripts/run.sh picks it) and load our
 // TypeScript with Node's own type stripping. STACK_NODE names another binary, for benches that
-// compare runtimes; one too old to strip types gets tsx as its loader.
-const NODE = process.env.STACK_NODE || process.execPath;
-const LOADER = process.env.STACK_NODE ? ['--import', join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')] : [];
+// compare runtimes; testkit's nodeRuntime says which flags it needs (tsx when it cannot strip types).
+const runtime = process.env.STACK_NODE ? (await import('../testkit/src/node-runtime.ts')).nodeRuntime(process.env.STACK_NODE) : undefined;
+const NODE = runtime?.binary ?? process.execPath;
 const env = (p) => ({ ...process.env, PORT: String(p.port), ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token' });
 // STACK_NODE_ARGS: extra Node flags for every process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 // to profile the stack under a bench (Node refuses --cpu-prof in NODE_OPTIONS).
 const NODE_ARGS = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const args = (p) => [...NODE_ARGS, ...(needsLoader() ? LOADER : []), join(ROOT, p.name, 'src', 'main.ts')];
-let loaderNeeded;
-// Type stripping runs without a flag from Node 23.6 on; `process.features.typescript` says so.
-function needsLoader() {
-  if (loaderNeeded === undefined) {
-    if (!process.env.STACK_NODE) loaderNeeded = false;
-    else {
-      const out = execFileSync(NODE, ['-p', 'process.features.typescript ?? false'], { encoding: 'utf8' }).trim();
-      loaderNeeded = out !== 'strip' && out !== 'transform';
-    }
-  }
-  return loaderNeeded;
-}
+const args = (p) => [...NODE_ARGS, ...(runtime?.args ?? []), join(ROOT, p.name, 'src', 'main.ts')];
 function requireTypeScript() {
   if (process.env.STACK_NODE || process.features.typescript) return;
   console.error(`Node ${process.version} cannot run the services' TypeScript: use npm start / npm run up, which run on Node >=24`);

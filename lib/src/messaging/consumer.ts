@@ -92,7 +92,9 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
     labelNames: ['group'],
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
   });
-  const batchMode = opts.handler.batch;
+  // Batches of one are the per-message path kafkajs has for that (eachMessage), not a batch layer around it.
+  const maxBatch = opts.maxBatch ?? 1;
+  const batchMode = maxBatch > 1 ? opts.handler.batch : undefined;
 
   const admin = kafka.admin();
   await admin.connect();
@@ -213,7 +215,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
               const heartbeat = () => payload.heartbeat();
               await runPartitionBatch({
                 messages: payload.batch.messages,
-                maxBatch: opts.maxBatch ?? 1,
+                maxBatch,
                 retry: opts.retry,
                 logger: logger.child({ topic, partition }),
                 parse: (message) => parse(topic, partition, message),

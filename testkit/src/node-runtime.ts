@@ -1,6 +1,7 @@
-// Another Node binary to run a process of ours on, for benches that compare runtimes. A Node
-// that cannot strip types itself (before 23.6) gets tsx as its loader, and no publisher threads
-// in the relay: a worker thread of such a Node cannot load our TypeScript.
+// Another Node binary to run a process of ours on, for benches that compare runtimes (and
+// stack.mjs's STACK_NODE). A Node that cannot strip types itself (before 23.6) gets tsx as its
+// loader; its worker threads still cannot load our TypeScript, so such a relay needs
+// RELAY_PUBLISH_THREADS=0 (the runtimes bench sets it).
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from '@shop/lib/db/databases';
