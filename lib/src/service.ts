@@ -73,11 +73,9 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const kafkaStartupMs = env.int('KAFKA_STARTUP_TIMEOUT_MS', 120_000, { min: 0 });
   const commitIntervalMs = env.int('CONSUMER_COMMIT_INTERVAL_MS', 250, { min: 10, max: 60_000 });
   const maxWaitMs = env.int('CONSUMER_MAX_WAIT_MS', 1_000, { min: 1, max: 5_000 });
-  // Messages of one partition fetch applied in one transaction. 1 (the default) is one
-  // transaction per message: larger batches cut Postgres CPU per order by ~40 % but, until the
-  // batch loads and locks its rows in one canonical order, make inventory's batches deadlock
-  // each other across partitions (BENCHMARKS.md, "Batched consumers").
-  const maxBatch = env.int('CONSUMER_BATCH_MAX', 1, { min: 1, max: 5_000 });
+  // At most this many messages of one partition fetch applied in one transaction (a batch is
+  // what the fetch brought: one message at low load). 1 is one transaction per message.
+  const maxBatch = env.int('CONSUMER_BATCH_MAX', 200, { min: 1, max: 5_000 });
   env.done();
   // Fails fast in production without a token, even in services with no admin route yet.
   readAdminToken();

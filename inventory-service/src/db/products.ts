@@ -2,8 +2,8 @@
 // reservation that commits between an operator's read and write is never overwritten: an
 // absolute level applies only at the version the operator saw, a relative one applies to
 // whatever the level is by then.
-import type { InventoryEvent } from '@shop/lib/events/catalog';
-import { emit } from './stock.ts';
+import { eventEnvelope, type InventoryEvent } from '@shop/lib/events/catalog';
+import { appendToOutbox } from '@shop/lib/outbox/append';
 import type { Tx } from '@shop/lib/db/prisma';
 
 export interface Product {
@@ -70,4 +70,5 @@ export async function adjustProduct(tx: Tx, sku: string, delta: number, reason: 
   return { outcome: 'written', product: product };
 }
 
-const emitLevel = (tx: Tx, product: Product, event: InventoryEvent) => emit(tx, product.sku, event, null);
+const emitLevel = (tx: Tx, product: Product, event: InventoryEvent) =>
+  appendToOutbox(tx, eventEnvelope(event, { aggregateId: product.sku, correlationId: product.sku, causationId: null }));

@@ -1,76 +1,66 @@
-// Loads and stores of reservations; the rules are in domain/stock.ts, the steps in handlers/.
-import { eventEnvelope, type InventoryEvent } from '@shop/lib/events/catalog';
-import { LostRaceError } from '@shop/lib/messaging/transactional';
-import { appendToOutbox } from '@shop/lib/outbox/append';
-import type { Line, ReservationStatus, StockLevel } from '../domain/stock.ts';
+// Loads and stores of a batch's StockBook (domain/stock.ts): two reads and at most three writes
+// per batch, however many orders it holds. Every row is locked at load in one canonical order
+// (reservations by order id, then products by SKU), so two batches that share SKUs never deadlock:
+// the later one waits at its load and then decides on what the earlier one committed.
 import type { Tx } from '@shop/lib/db/prisma';
+import { LostRaceError } from '@shop/lib/messaging/transactional';
+import { emptyBook, type Line, type Product, type Reservation, type ReservationStatus, type StockBook } from '../domain/stock.ts';
 
-export const emit = (tx: Tx, orderId: string, event: InventoryEvent, causationId: string | null) =>
-  appendToOutbox(tx, eventEnvelope(event, { aggregateId: orderId, correlationId: orderId, causationId }));
-
-/** The order's reservation, locked for the rest of the transaction. */
-export async function reservationStatus(tx: Tx, orderId: string): Promise<ReservationStatus | undefined> {
-  const rows = await tx.$queryRawUnsafe<{ status: ReservationStatus }[]>('SELECT status FROM reservations WHERE order_id = $1::uuid FOR UPDATE', orderId);
-  return rows[0]?.status;
-}
-
-/** The products of `lines`: what is available of each and its version, for the reservation rules. */
-export async function stockLevels(tx: Tx, lines: Line[]): Promise<Map<string, StockLevel>> {
-  const rows = await tx.$queryRawUnsafe<StockLevel[]>(
-    'SELECT sku, on_hand - reserved AS available, version FROM products WHERE sku = ANY($1::text[])',
-    lines.map((l) => l.sku),
+/** The reservations of `orderIds` with their lines, and the products they or `skus` name, all locked. */
+export async function loadBook(tx: Tx, orderIds: string[], skus: string[]): Promise<StockBook> {
+  const rows = await tx.$queryRawUnsafe<{ order_id: string; status: ReservationStatus; lines: Line[] }[]>(
+    `SELECT r.order_id::text, r.status,
+            COALESCE((SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity) ORDER BY l.sku)
+                        FROM reservation_lines l WHERE l.order_id = r.order_id), '[]') AS lines
+       FROM reservations r WHERE r.order_id = ANY($1::uuid[]) ORDER BY r.order_id FOR UPDATE`,
+    orderIds,
   );
-  return new Map(rows.map((r) => [r.sku, r]));
+  const reservations = new Map<string, Reservation>(rows.map((r) => [r.order_id, { status: r.status, lines: r.lines, created: false }]));
+  const wanted = new Set([...skus, ...rows.flatMap((r) => r.lines.map((l) => l.sku))]);
+  const products = await tx.$queryRawUnsafe<{ sku: string; on_hand: number; reserved: number; version: number }[]>(
+    'SELECT sku, on_hand, reserved, version FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE',
+    [...wanted],
+  );
+  return emptyBook(
+    products.map((p): Product => ({ sku: p.sku, onHand: p.on_hand, reserved: p.reserved, version: p.version })),
+    reservations,
+  );
 }
 
 /**
- * Holds each line's units if its product is still at the version that was read and enough is
- * still available; otherwise LostRaceError, and the runner tries the whole transaction again.
- * The CHECK constraints make an oversell impossible even if this code were wrong.
+ * Writes what the book's events changed. Each product row is written once, with the version it
+ * was loaded at checked and bumped (the rows are locked, so a mismatch means a writer that does
+ * not lock: LostRaceError, and the runner decides the batch again). The CHECK constraints make an
+ * oversell impossible even if this code were wrong.
  */
-export async function holdStock(tx: Tx, orderId: string, lines: (Line & { version: number })[]): Promise<void> {
-  for (const line of lines) {
+export async function storeBook(tx: Tx, book: StockBook): Promise<void> {
+  const products = [...book.changedProducts].sort().map((sku) => book.products.get(sku)!);
+  if (products.length > 0) {
     const updated = await tx.$executeRawUnsafe(
-      `UPDATE products SET reserved = reserved + $2, version = version + 1, updated_at = now()
-        WHERE sku = $1 AND version = $3 AND on_hand - reserved >= $2`,
-      line.sku,
-      line.quantity,
-      line.version,
+      `UPDATE products p SET on_hand = u.on_hand, reserved = u.reserved, version = p.version + 1, updated_at = now()
+         FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS u(sku, on_hand, reserved, version)
+        WHERE p.sku = u.sku AND p.version = u.version`,
+      products.map((p) => p.sku),
+      products.map((p) => p.onHand),
+      products.map((p) => p.reserved),
+      products.map((p) => p.version),
     );
-    if (updated !== 1) throw new LostRaceError(`stock of ${line.sku}`);
+    if (updated !== products.length) throw new LostRaceError('stock of a product in the batch');
   }
+  const changed = [...book.changedReservations].sort().map((orderId) => ({ orderId, ...book.reservations.get(orderId)! }));
+  if (changed.length === 0) return;
   await tx.$executeRawUnsafe(
-    `WITH r AS (INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'RESERVED') RETURNING order_id)
-     INSERT INTO reservation_lines (order_id, sku, quantity) SELECT r.order_id, l.sku, l.quantity FROM r, unnest($2::text[], $3::int[]) AS l(sku, quantity)`,
-    orderId,
+    `INSERT INTO reservations (order_id, status) SELECT * FROM unnest($1::uuid[], $2::text[])
+     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, updated_at = now()`,
+    changed.map((r) => r.orderId),
+    changed.map((r) => r.status),
+  );
+  const lines = changed.filter((r) => r.created).flatMap((r) => r.lines.map((l) => ({ orderId: r.orderId, ...l })));
+  if (lines.length === 0) return;
+  await tx.$executeRawUnsafe(
+    'INSERT INTO reservation_lines (order_id, sku, quantity) SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])',
+    lines.map((l) => l.orderId),
     lines.map((l) => l.sku),
     lines.map((l) => l.quantity),
   );
-}
-
-/** Records a refused reservation, so a redelivery or a late one finds it settled. */
-export async function recordRejection(tx: Tx, orderId: string): Promise<void> {
-  await tx.$executeRawUnsafe("INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'REJECTED') ON CONFLICT DO NOTHING", orderId);
-}
-
-/** With no reservation yet, leaves the RELEASED marker that refuses it when it arrives later. */
-export async function markReleased(tx: Tx, orderId: string): Promise<void> {
-  await tx.$executeRawUnsafe("INSERT INTO reservations (order_id, status) VALUES ($1::uuid, 'RELEASED') ON CONFLICT DO NOTHING", orderId);
-}
-
-/** Gives the reserved units back. */
-export const releaseStock = (tx: Tx, orderId: string) => settle(tx, orderId, 'RELEASED', 'reserved = reserved - l.quantity');
-
-/** The order completed: the reserved units leave the shelf. */
-export const commitStock = (tx: Tx, orderId: string) => settle(tx, orderId, 'COMMITTED', 'on_hand = on_hand - l.quantity, reserved = reserved - l.quantity');
-
-async function settle(tx: Tx, orderId: string, status: ReservationStatus, change: string): Promise<void> {
-  // A deadlock with a concurrent reservation surfaces as 40P01, which the consumer retries.
-  await tx.$executeRawUnsafe(
-    `UPDATE products p SET ${change}, version = p.version + 1, updated_at = now()
-       FROM (SELECT sku, quantity FROM reservation_lines WHERE order_id = $1::uuid ORDER BY sku) l
-      WHERE p.sku = l.sku`,
-    orderId,
-  );
-  await tx.$executeRawUnsafe('UPDATE reservations SET status = $2, updated_at = now() WHERE order_id = $1::uuid', orderId, status);
 }

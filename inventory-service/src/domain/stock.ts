@@ -1,11 +1,8 @@
-// Reservation rules, pure: all lines or none, never below zero available.
-import type { InventoryEvent } from '@shop/lib/events/catalog';
-
-export interface StockLevel {
-  sku: string;
-  available: number;
-  version: number;
-}
+// Reservation rules, pure: all lines or none, never below zero available. A consumed batch is
+// decided here over a StockBook (what the batch loaded, and the changes of the events decided so
+// far), so orders competing for one SKU within a batch are decided in batch order against the
+// running availability, and the book's changes are written once, set-based.
+import { assertNever, type InventoryEvent } from '@shop/lib/events/catalog';
 
 export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'COMMITTED' | 'RELEASED';
 
@@ -15,14 +12,15 @@ export interface Line {
 }
 
 export type ReservationDecision =
-  | { outcome: 'reserve'; lines: (Line & { version: number })[] }
+  | { outcome: 'reserve'; lines: Line[] }
   | { outcome: 'reject'; event: Extract<InventoryEvent, { type: 'StockRejected' }> }
   | { outcome: 'ignore'; why: string };
 
+/** `available(sku)`: what is left of a product, undefined for an unknown SKU. */
 export function decideReservation(
   orderId: string,
   lines: Line[],
-  stock: Map<string, StockLevel>,
+  available: (sku: string) => number | undefined,
   existing: ReservationStatus | undefined,
 ): ReservationDecision {
   if (existing === 'RELEASED') {
@@ -30,7 +28,7 @@ export function decideReservation(
     return { outcome: 'reject', event: { type: 'StockRejected', payload: { orderId, reason: 'ALREADY_RELEASED', shortages: [] } } };
   }
   if (existing) return { outcome: 'ignore', why: `reservation already ${existing}` };
-  const unknown = lines.filter((l) => !stock.has(l.sku));
+  const unknown = lines.filter((l) => available(l.sku) === undefined);
   if (unknown.length > 0) {
     return {
       outcome: 'reject',
@@ -40,12 +38,109 @@ export function decideReservation(
       },
     };
   }
-  const shortages = lines.map((l) => ({ sku: l.sku, requested: l.quantity, available: stock.get(l.sku)!.available })).filter((s) => s.available < s.requested);
+  const shortages = lines.map((l) => ({ sku: l.sku, requested: l.quantity, available: available(l.sku)! })).filter((s) => s.available < s.requested);
   if (shortages.length > 0) return { outcome: 'reject', event: { type: 'StockRejected', payload: { orderId, reason: 'INSUFFICIENT_STOCK', shortages } } };
-  return { outcome: 'reserve', lines: lines.map((l) => ({ ...l, version: stock.get(l.sku)!.version })) };
+  return { outcome: 'reserve', lines };
 }
 
 /** Release and commit act only on a live reservation; anything else is already settled. */
 export function canSettle(status: ReservationStatus | undefined): status is 'RESERVED' {
   return status === 'RESERVED';
+}
+
+export interface Product {
+  sku: string;
+  onHand: number;
+  reserved: number;
+  version: number;
+}
+
+export interface Reservation {
+  status: ReservationStatus;
+  lines: Line[];
+  /** The row did not exist when the batch loaded: it is inserted, with its lines. */
+  created: boolean;
+}
+
+/** What a batch loaded, changed in place as its events are decided; `store` writes the changes. */
+export interface StockBook {
+  products: Map<string, Product>;
+  reservations: Map<string, Reservation>;
+  /** SKUs whose on_hand or reserved changed. */
+  changedProducts: Set<string>;
+  /** Orders whose reservation row is new or has a new status. */
+  changedReservations: Set<string>;
+}
+
+export const emptyBook = (products: Product[], reservations: Map<string, Reservation>): StockBook => ({
+  products: new Map(products.map((p) => [p.sku, p])),
+  reservations,
+  changedProducts: new Set(),
+  changedReservations: new Set(),
+});
+
+/** What one step did: the event to publish (if any) and a line for the log. */
+export interface Step {
+  event?: InventoryEvent;
+  summary: string;
+}
+
+function setReservation(book: StockBook, orderId: string, status: ReservationStatus, lines: Line[] = []) {
+  const current = book.reservations.get(orderId);
+  book.reservations.set(orderId, current ? { ...current, status } : { status, lines, created: true });
+  book.changedReservations.add(orderId);
+}
+
+function moveUnits(book: StockBook, lines: Line[], change: (p: Product, quantity: number) => void) {
+  for (const line of lines) {
+    change(book.products.get(line.sku)!, line.quantity);
+    book.changedProducts.add(line.sku);
+  }
+}
+
+export function reserve(book: StockBook, orderId: string, lines: Line[]): Step {
+  const existing = book.reservations.get(orderId)?.status;
+  const available = (sku: string) => {
+    const p = book.products.get(sku);
+    return p && p.onHand - p.reserved;
+  };
+  const decision = decideReservation(orderId, lines, available, existing);
+  switch (decision.outcome) {
+    case 'ignore':
+      return { summary: `reservation ignored: ${decision.why}` };
+    case 'reject':
+      if (!existing) setReservation(book, orderId, 'REJECTED');
+      return { event: decision.event, summary: `stock rejected: ${decision.event.payload.reason}` };
+    case 'reserve':
+      moveUnits(book, decision.lines, (p, q) => (p.reserved += q));
+      setReservation(book, orderId, 'RESERVED', decision.lines);
+      return { event: { type: 'StockReserved', payload: { orderId } }, summary: 'stock reserved' };
+    default:
+      return assertNever(decision);
+  }
+}
+
+/** With no reservation yet, leaves the RELEASED marker that refuses it when it arrives later. */
+export function release(book: StockBook, orderId: string): Step {
+  const current = book.reservations.get(orderId);
+  if (!current) {
+    setReservation(book, orderId, 'RELEASED');
+    return { summary: 'nothing reserved to release' };
+  }
+  if (!canSettle(current.status)) return { summary: 'nothing reserved to release' };
+  moveUnits(book, current.lines, (p, q) => (p.reserved -= q));
+  setReservation(book, orderId, 'RELEASED');
+  return { event: { type: 'StockReleased', payload: { orderId } }, summary: 'stock released' };
+}
+
+/** The order completed: the reserved units leave the shelf. */
+export function commit(book: StockBook, orderId: string): Step {
+  const current = book.reservations.get(orderId);
+  if (!canSettle(current?.status)) return { summary: 'nothing reserved to commit' };
+  moveUnits(book, current!.lines, (p, q) => {
+    p.onHand -= q;
+    p.reserved -= q;
+  });
+  setReservation(book, orderId, 'COMMITTED');
+  return { event: { type: 'StockCommitted', payload: { orderId } }, summary: 'stock committed' };
 }

@@ -16,8 +16,8 @@ export interface PartitionBatch<Item> {
   logger: Logger;
   /** The item to handle, or the reason the message can never be handled. */
   parse(message: KafkaMessage): { item: Item } | { poison: Error };
-  /** The aggregate an item is about: a chunk holds at most one item per key (see below). */
-  keyOf(item: Item): string;
+  /** A key a chunk holds at most one item of (see below); undefined: no such limit for this item. */
+  keyOf(item: Item): string | undefined;
   /** Handles every item of a chunk at once, or throws and has changed nothing. */
   batch(items: Item[]): Promise<void>;
   /** The one-message path with its own retries and dead-lettering. */
@@ -53,13 +53,13 @@ export async function runPartitionBatch<Item>(b: PartitionBatch<Item>): Promise<
       b.done(message);
       continue;
     }
-    // A second message for the same order starts a new chunk: a handler prepares every item of
-    // a chunk before any of them is applied (a payment provider call, say), so a later message
-    // of an order must not be prepared before the earlier one has been applied.
+    // A second keyed message of the same order starts a new chunk: a handler that prepares every
+    // item of a chunk before any of them is applied (a payment provider call) must not prepare a
+    // later message of an order before the earlier one has been applied.
     const key = b.keyOf(parsed.item);
-    if (keys.has(key)) await flush();
+    if (key !== undefined && keys.has(key)) await flush();
     chunk.push({ message, item: parsed.item });
-    keys.add(key);
+    if (key !== undefined) keys.add(key);
     if (chunk.length >= b.maxBatch) await flush();
   }
   if (b.running()) await flush();

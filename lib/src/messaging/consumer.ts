@@ -31,6 +31,8 @@ export interface BatchItem<E extends AnyEvent = AnyEvent> {
  */
 export type MessageHandler<E extends AnyEvent = AnyEvent> = ((event: Envelope<E>, meta: MessageMeta, log: Logger) => Promise<void>) & {
   batch?: (items: BatchItem<E>[]) => Promise<void>;
+  /** For a batch mode that must not see two of these events of one key at once: the key (see runPartitionBatch). */
+  batchKey?: (event: Envelope<E>) => string | undefined;
 };
 
 /** The handler a consumer of `topics` must supply: one that takes every event those topics carry. */
@@ -219,7 +221,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
                 retry: opts.retry,
                 logger: logger.child({ topic, partition }),
                 parse: (message) => parse(topic, partition, message),
-                keyOf: (item) => item.event.aggregateId,
+                keyOf: (item) => opts.handler.batchKey?.(item.event),
                 batch: async (items) => {
                   await batchMode(items);
                   handled.inc({ ...labels, outcome: 'ok' }, items.length);

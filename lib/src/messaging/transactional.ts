@@ -1,9 +1,11 @@
-// The transactional handler mode: the runner owns the transaction, the inbox mark, the outbox
-// append and the retry on a lost race, so a handler only says what an event means. For each
-// consumed event the handler returns the work to do in the inbox transaction (or nothing, when
-// the event is not for this consumer: no transaction at all). Work that must happen outside
-// that transaction (a payment provider call, its own attempt record) happens in the handler
-// before it returns the work.
+// The transactional handler modes: the runner owns the transaction, the inbox mark, the outbox
+// append and the retry on a lost race, so a handler only says what an event means.
+// - `transactional(db, handler)`: for each consumed event the handler returns the work to do in
+//   the inbox transaction (or nothing, when the event is not for this consumer). Work that must
+//   happen outside that transaction (a payment provider call) happens before it returns the work.
+// - `batchDecider(db, decider)`: a fetched batch is one load of every aggregate it touches, the
+//   pure rules applied event by event over that state in memory, and set-based writes; a batch of
+//   one is the same code.
 import { AppError } from '../errors.ts';
 import type { SqlDatabase } from '../db/sql.ts';
 import type { SqlTransaction } from '../db/prisma.ts';
@@ -11,7 +13,7 @@ import { eventEnvelope, type AnyEvent } from '../events/catalog.ts';
 import type { Logger } from '../logger.ts';
 import { appendToOutbox } from '../outbox/append.ts';
 import type { BatchItem, Envelope, MessageHandler } from './consumer.ts';
-import { markProcessedMany, type MessageMeta } from './inbox.ts';
+import { markProcessedMany } from './inbox.ts';
 
 /** What the work did: events to append to the outbox (caused by the consumed one), a line for the log, what to do once committed. */
 export interface Outcome {
@@ -41,68 +43,127 @@ export class LostRaceError extends AppError {
 export interface RacePolicy {
   /** How many lost races in a row before the error goes to the consumer's own retry policy. */
   maxLostRaces: number;
+  /** Called on each lost race (a metric). */
+  onLostRace?: () => void;
 }
+
+const DEFAULT_RACES: RacePolicy = { maxLostRaces: 100 };
 
 /** How many handlers of a batch prepare at once (their work outside the transaction: provider calls). */
 const PREPARE_CONCURRENCY = 16;
 
-export function transactional<E extends AnyEvent>(
+type Duplicate = 'duplicate';
+
+/**
+ * The items of a batch in one transaction: the inbox mark drops what was applied before (or
+ * twice in the batch), `body` handles the fresh ones and returns their outcomes in order, and
+ * their events go to the outbox in one insert. Lost races start over from the inbox mark.
+ */
+async function inTransaction<I extends BatchItem<AnyEvent>>(
   db: SqlDatabase,
-  handler: TransactionalHandler<E>,
-  policy: RacePolicy = { maxLostRaces: 100 },
-): MessageHandler<E> {
-  /** The works of `items` in one transaction, lost races retried; each item's outcome, or 'duplicate'. */
-  const commit = async (items: { event: Envelope<E>; meta: MessageMeta; log: Logger; work: Work }[]) => {
-    for (let race = 1; ; race++) {
-      try {
-        return await db.transaction(async (tx) => {
-          const fresh = await markProcessedMany(tx, items);
-          const outcomes: (Outcome | 'duplicate')[] = [];
-          const envelopes = [];
-          for (const { event, log, work } of items) {
-            // Not new, or a second copy of the same event in this batch: already applied.
-            if (!fresh.delete(event.id)) {
-              outcomes.push('duplicate');
-              continue;
-            }
-            const done = (await work(tx, log)) ?? {};
-            const meta = { aggregateId: event.aggregateId, correlationId: event.correlationId, causationId: event.id };
-            for (const e of done.events ?? []) envelopes.push(eventEnvelope(e, meta));
-            outcomes.push(done);
-          }
-          await appendToOutbox(tx, envelopes);
-          return outcomes;
-        });
-      } catch (error) {
-        if (!(error instanceof LostRaceError) || race >= policy.maxLostRaces) throw error;
-      }
+  items: I[],
+  body: (tx: SqlTransaction, fresh: I[]) => Promise<Outcome[]>,
+  policy: RacePolicy,
+): Promise<(Outcome | Duplicate)[]> {
+  for (let race = 1; ; race++) {
+    try {
+      return await db.transaction(async (tx) => {
+        const firstTime = await markProcessedMany(tx, items);
+        const fresh = items.filter((i) => firstTime.delete(i.event.id));
+        const outcomes = await body(tx, fresh);
+        const envelopes = fresh.flatMap(({ event }, n) =>
+          (outcomes[n].events ?? []).map((e) =>
+            eventEnvelope(e, { aggregateId: event.aggregateId, correlationId: event.correlationId, causationId: event.id }),
+          ),
+        );
+        await appendToOutbox(tx, envelopes);
+        const byId = new Map(fresh.map((f, n) => [f, outcomes[n]]));
+        return items.map((i) => byId.get(i) ?? 'duplicate');
+      });
+    } catch (error) {
+      if (!(error instanceof LostRaceError) || race >= policy.maxLostRaces) throw error;
+      policy.onLostRace?.();
     }
-  };
-  const report = (log: Logger, outcome: Outcome | 'duplicate') => {
-    if (outcome === 'duplicate') return log.info('duplicate delivery skipped');
-    if (outcome.summary) log.info({ events: outcome.events?.map((e) => e.type) ?? [] }, outcome.summary);
-    outcome.afterCommit?.();
+  }
+}
+
+function report(log: Logger, outcome: Outcome | Duplicate) {
+  if (outcome === 'duplicate') return log.info('duplicate delivery skipped');
+  if (outcome.summary) log.info({ events: outcome.events?.map((e) => e.type) ?? [] }, outcome.summary);
+  outcome.afterCommit?.();
+}
+
+export interface TransactionalOptions<E extends AnyEvent> extends Partial<RacePolicy> {
+  /**
+   * The events whose preparation does I/O outside the transaction (a provider call): a batch
+   * holds at most one of them per order, so a later one is not prepared before the earlier one is
+   * applied. Works that only run inside the transaction need no such split: they run in
+   * partition order and each sees what the earlier ones wrote.
+   */
+  preparesOutside?: (event: Envelope<E>) => boolean;
+}
+
+export function transactional<E extends AnyEvent>(db: SqlDatabase, handler: TransactionalHandler<E>, options: TransactionalOptions<E> = {}): MessageHandler<E> {
+  const policy = { ...DEFAULT_RACES, ...options };
+  type Prepared = BatchItem<E> & { work: Work };
+  const run = async (todo: Prepared[]) => {
+    const outcomes = await inTransaction(db, todo, async (tx, fresh) => {
+      const done: Outcome[] = [];
+      for (const { log, work } of fresh) done.push((await work(tx, log)) ?? {});
+      return done;
+    }, policy);
+    todo.forEach((t, n) => report(t.log, outcomes[n]));
   };
 
   const one: MessageHandler<E> = async (event, meta, log) => {
     const work = await handler(event, log);
-    if (!work) return;
-    const [outcome] = await commit([{ event, meta, log, work }]);
-    report(log, outcome);
+    if (work) await run([{ event, meta, log, work }]);
   };
-  // A fetched batch (at most one message per order: the consumer splits it so): every handler
-  // prepares (bounded concurrency), then one transaction holds the inbox rows, every work in
-  // partition order and one multi-row outbox insert.
-  one.batch = async (items: BatchItem<E>[]) => {
-    const prepared: { event: Envelope<E>; meta: MessageMeta; log: Logger; work: Work | undefined }[] = [];
+  one.batch = async (items) => {
+    const prepared: (BatchItem<E> & { work: Work | undefined })[] = [];
     for (let i = 0; i < items.length; i += PREPARE_CONCURRENCY) {
       const slice = items.slice(i, i + PREPARE_CONCURRENCY);
       prepared.push(...(await Promise.all(slice.map(async (it) => ({ ...it, work: await handler(it.event, it.log) })))));
     }
-    const todo = prepared.filter((p): p is typeof p & { work: Work } => p.work !== undefined);
-    if (todo.length === 0) return;
-    const outcomes = await commit(todo);
-    todo.forEach((t, i) => report(t.log, outcomes[i]));
+    const todo = prepared.filter((p): p is Prepared => p.work !== undefined);
+    if (todo.length > 0) await run(todo);
   };
+  const prepares = options.preparesOutside;
+  if (prepares) one.batchKey = (event) => (prepares(event) ? event.aggregateId : undefined);
+  return one;
+}
+
+/**
+ * A consumer that handles a batch as a whole (after emmett's decide/evolve, for many aggregates
+ * at once): `load` reads every aggregate the events touch in one go, locking rows in one
+ * canonical order (so two batches never deadlock: one waits for the other); `apply` runs the
+ * pure rules for one event over that state and records its changes there, so a later event of
+ * the same order or SKU sees them; `store` writes what changed, set-based.
+ */
+export interface BatchDecider<E extends AnyEvent, S> {
+  /** False for events this consumer does nothing with (a batch of only those opens no transaction). */
+  handles(event: Envelope<E>): boolean;
+  load(tx: SqlTransaction, events: Envelope<E>[]): Promise<S>;
+  /** No I/O: the outcome of one event against the state so far. */
+  apply(state: S, event: Envelope<E>, log: Logger): Outcome;
+  store(tx: SqlTransaction, state: S): Promise<void>;
+}
+
+export function batchDecider<E extends AnyEvent, S>(db: SqlDatabase, decider: BatchDecider<E, S>, races: Partial<RacePolicy> = {}): MessageHandler<E> {
+  const policy = { ...DEFAULT_RACES, ...races };
+  const run = async (items: BatchItem<E>[]) => {
+    const todo = items.filter((i) => decider.handles(i.event));
+    if (todo.length === 0) return;
+    const outcomes = await inTransaction(db, todo, async (tx, fresh) => {
+      if (fresh.length === 0) return [];
+      const state = await decider.load(tx, fresh.map((f) => f.event));
+      const done = fresh.map((f) => decider.apply(state, f.event, f.log));
+      await decider.store(tx, state);
+      return done;
+    }, policy);
+    todo.forEach((t, n) => report(t.log, outcomes[n]));
+  };
+  const one: MessageHandler<E> = (event, meta, log) => run([{ event, meta, log }]);
+  one.batch = run;
   return one;
 }

@@ -1,6 +1,6 @@
 import { eventEnvelope, type CancelReason, type OrderEvent, type OrderLine } from '@shop/lib/events/catalog';
 import { appendToOutbox } from '@shop/lib/outbox/append';
-import type { Decision, OrderState, OrderStatus } from '../domain/order.ts';
+import type { OrderState, OrderStatus } from '../domain/order.ts';
 import type { Tx } from '@shop/lib/db/prisma';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 
@@ -64,40 +64,67 @@ export async function releaseExpiredKey(db: Db, key: string): Promise<number> {
   return count;
 }
 
-/** Locks the order row for the rest of the transaction, so concurrent messages apply one at a time. */
-export async function lockOrder(tx: Tx, id: string): Promise<OrderState | undefined> {
-  const rows = await tx.$queryRawUnsafe<
-    { id: string; customer_id: string; status: OrderStatus; cancel_reason: CancelReason | null; currency: string; total_cents: bigint; payment_token: string }[]
-  >('SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = $1::uuid FOR UPDATE', id);
-  const r = rows[0];
-  if (!r) return undefined;
-  return {
-    id: r.id,
-    customerId: r.customer_id,
-    status: r.status,
-    cancelReason: r.cancel_reason,
-    currency: r.currency,
-    totalCents: Number(r.total_cents),
-    paymentToken: r.payment_token,
-  };
+type OrderRow = { id: string; customer_id: string; status: OrderStatus; cancel_reason: CancelReason | null; currency: string; total_cents: bigint; payment_token: string };
+
+/**
+ * Locks the orders' rows for the rest of the transaction, in id order (two batches never
+ * deadlock), so concurrent messages for one order apply one at a time.
+ */
+export async function lockOrders(tx: Tx, ids: string[]): Promise<Map<string, OrderState>> {
+  const rows = await tx.$queryRawUnsafe<OrderRow[]>(
+    'SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    ids,
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        customerId: r.customer_id,
+        status: r.status,
+        cancelReason: r.cancel_reason,
+        currency: r.currency,
+        totalCents: Number(r.total_cents),
+        paymentToken: r.payment_token,
+      },
+    ]),
+  );
 }
 
-/** Stores a decision's new status and its history entry (its events are the caller's to append). */
-export async function storeDecision(tx: Tx, state: OrderState, decision: Decision, cause: Cause): Promise<void> {
-  if (decision.outcome === 'changed') {
-    // The new status and its history entry in one statement (one round trip).
-    await tx.$executeRawUnsafe(
-      `WITH o AS (
-         UPDATE orders SET status = $2, cancel_reason = $3, version = version + 1, updated_at = now() WHERE id = $1::uuid RETURNING id
-       )
-       INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type) SELECT o.id, $2, $3, $4::uuid, $5 FROM o`,
-      state.id,
-      decision.status,
-      decision.cancelReason ?? null,
-      cause.eventId,
-      cause.type,
-    );
-  }
+/** One status change of an order, with what caused it (its history entry). */
+export interface StatusChange {
+  orderId: string;
+  status: OrderStatus;
+  cancelReason: CancelReason | null;
+  cause: Cause;
+}
+
+/**
+ * Stores the changes of a batch in one statement: each order's last status (its version bumped
+ * once per change) and every change as a history entry, in order.
+ */
+export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  const last = new Map<string, { change: StatusChange; steps: number }>();
+  for (const c of changes) last.set(c.orderId, { change: c, steps: (last.get(c.orderId)?.steps ?? 0) + 1 });
+  const orders = [...last.values()];
+  await tx.$executeRawUnsafe(
+    `WITH o AS (
+       UPDATE orders o SET status = u.status, cancel_reason = u.reason, version = o.version + u.steps, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(id, status, reason, steps) WHERE o.id = u.id
+     )
+     INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type)
+     SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[])`,
+    orders.map((o) => o.change.orderId),
+    orders.map((o) => o.change.status),
+    orders.map((o) => o.change.cancelReason),
+    orders.map((o) => o.steps),
+    changes.map((c) => c.orderId),
+    changes.map((c) => c.status),
+    changes.map((c) => c.cancelReason),
+    changes.map((c) => c.cause.eventId),
+    changes.map((c) => c.cause.type),
+  );
 }
 
 /** An order's events into the outbox, caused by `causationId` (null: a request or the sweeper). */

@@ -1,10 +1,11 @@
-// The one way an order changes after it is placed, whatever asks for it (a reply from
-// inventory or payment, the customer's cancel, the deadline sweeper): lock the row, decide
-// (pure, domain/order.ts), store the new status and its history. The events the decision
-// produced are returned for the caller to append: the consumer runner does it for replies.
-import type { OrderEvent } from '@shop/lib/events/catalog';
-import { decide, type OrderMessage, type OrderStatus } from '../domain/order.ts';
-import { lockOrder, storeDecision, type Cause } from '../db/orders.ts';
+// The one way an order changes after it is placed, whatever asks for it (replies from inventory
+// and payment, a batch at a time; the customer's cancel; the deadline sweeper): lock the rows,
+// decide each message (pure, domain/order.ts) over the state so far, store the new statuses and
+// their history in one statement. The events the decisions produced are returned for the caller
+// to append: the consumer runner does it for replies.
+import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
+import { decide, type OrderMessage, type OrderState, type OrderStatus } from '../domain/order.ts';
+import { lockOrders, storeChanges, type Cause, type StatusChange } from '../db/orders.ts';
 import type { Tx } from '@shop/lib/db/prisma';
 
 export type Change =
@@ -14,13 +15,40 @@ export type Change =
   /** Nothing changes, but a compensation is still owed (e.g. a capture after cancellation). */
   | { outcome: 'compensate'; from: OrderStatus; to: OrderStatus; events: OrderEvent[] };
 
-export async function changeOrder(tx: Tx, orderId: string, message: OrderMessage, cause: Cause): Promise<Change> {
-  const state = await lockOrder(tx, orderId);
+/** The locked orders of a batch, as its messages have changed them so far, and those changes. */
+export interface OrderBook {
+  orders: Map<string, OrderState>;
+  changes: StatusChange[];
+}
+
+export const openBook = async (tx: Tx, orderIds: string[]): Promise<OrderBook> => ({ orders: await lockOrders(tx, orderIds), changes: [] });
+
+export const closeBook = (tx: Tx, book: OrderBook): Promise<void> => storeChanges(tx, book.changes);
+
+/** No I/O: decides one message for one order and records the change, so the next message of that order sees it. */
+export function applyMessage(book: OrderBook, orderId: string, message: OrderMessage, cause: Cause): Change {
+  const state = book.orders.get(orderId);
   if (!state) return { outcome: 'missing' };
   const decision = decide(state, message);
-  if (decision.outcome === 'ignored' || decision.outcome === 'rejected') return { outcome: decision.outcome, status: state.status, why: decision.why };
-  await storeDecision(tx, state, decision, cause);
-  return decision.outcome === 'changed'
-    ? { outcome: 'changed', from: state.status, to: decision.status, events: decision.events }
-    : { outcome: 'compensate', from: state.status, to: state.status, events: decision.events };
+  switch (decision.outcome) {
+    case 'ignored':
+    case 'rejected':
+      return { outcome: decision.outcome, status: state.status, why: decision.why };
+    case 'compensate':
+      return { outcome: 'compensate', from: state.status, to: state.status, events: decision.events };
+    case 'changed':
+      book.orders.set(orderId, { ...state, status: decision.status, cancelReason: decision.cancelReason });
+      book.changes.push({ orderId, status: decision.status, cancelReason: decision.cancelReason, cause });
+      return { outcome: 'changed', from: state.status, to: decision.status, events: decision.events };
+    default:
+      return assertNever(decision);
+  }
+}
+
+/** One message for one order, in the caller's transaction. */
+export async function changeOrder(tx: Tx, orderId: string, message: OrderMessage, cause: Cause): Promise<Change> {
+  const book = await openBook(tx, [orderId]);
+  const change = applyMessage(book, orderId, message, cause);
+  await closeBook(tx, book);
+  return change;
 }

@@ -1,10 +1,13 @@
-// Replies from inventory and payment move the order through its state machine.
+// Replies from inventory and payment move orders through their state machine, a fetched batch
+// at a time: every order the batch names locked in one statement, each reply decided over the
+// state so far, the changes stored in one statement (change-order.ts).
 import { assertNever, type InventoryEvent, type PaymentEvent } from '@shop/lib/events/catalog';
-import { transactional } from '@shop/lib/messaging/transactional';
+import { batchDecider, type Outcome } from '@shop/lib/messaging/transactional';
 import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
+import type { Logger } from '@shop/lib/logger';
 import type { OrderMessage } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { changeOrder } from './change-order.ts';
+import { applyMessage, closeBook, openBook, type OrderBook } from './change-order.ts';
 
 /** What order-service consumes: the replies of inventory and payment. */
 type Reply = InventoryEvent | PaymentEvent;
@@ -29,25 +32,29 @@ export function toOrderMessage(event: Envelope<Reply>): { message: OrderMessage;
   }
 }
 
+function apply(book: OrderBook, event: Envelope<Reply>, log: Logger): Outcome {
+  const meant = toOrderMessage(event)!;
+  const change = applyMessage(book, meant.orderId, meant.message, { eventId: event.id, type: event.type });
+  switch (change.outcome) {
+    case 'missing':
+      log.warn({ orderId: meant.orderId }, 'event for an unknown order ignored');
+      return {};
+    case 'ignored':
+    case 'rejected':
+      return { summary: `message does not fit the order state (${change.status}: ${change.why}); ignored` };
+    case 'changed':
+    case 'compensate':
+      return { events: change.events, summary: `order moved ${change.from} → ${change.to}` };
+    default:
+      return assertNever(change);
+  }
+}
+
 export function workflowHandler(db: SqlDatabase): MessageHandler<Reply> {
-  return transactional<Reply>(db, (event, log) => {
-    const meant = toOrderMessage(event);
-    if (!meant) return undefined;
-    return async (tx) => {
-      const change = await changeOrder(tx, meant.orderId, meant.message, { eventId: event.id, type: event.type });
-      switch (change.outcome) {
-        case 'missing':
-          log.warn({ orderId: meant.orderId }, 'event for an unknown order ignored');
-          return undefined;
-        case 'ignored':
-        case 'rejected':
-          return { summary: `message does not fit the order state (${change.status}: ${change.why}); ignored` };
-        case 'changed':
-        case 'compensate':
-          return { events: change.events, summary: `order moved ${change.from} → ${change.to}` };
-        default:
-          return assertNever(change);
-      }
-    };
+  return batchDecider<Reply, OrderBook>(db, {
+    handles: (event) => toOrderMessage(event) !== undefined,
+    load: (tx, events) => openBook(tx, events.map((e) => toOrderMessage(e)!.orderId)),
+    apply,
+    store: closeBook,
   });
 }

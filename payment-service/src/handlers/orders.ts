@@ -35,7 +35,7 @@ export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, s
       default:
         return assertNever(event);
     }
-  });
+  }, { preparesOutside: (event) => event.type === 'PaymentRequested' || event.type === 'PaymentCancellationRequested' });
 }
 
 async function charge(
