@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { uuidv7 } from 'uuidv7';
 import pg from 'pg';
-import { COMPONENTS, urlOf } from '@shop/lib/manifest';
+import { COMPONENTS, STACK, urlOf } from '@shop/lib/manifest';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { runningPid, STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/testkit/processes';
 import { waitFor } from '@shop/testkit/wait';
@@ -167,4 +167,21 @@ export async function assertNoReplicationReaders(): Promise<void> {
   } finally {
     await admin.end();
   }
+}
+
+/** Each named counter summed over every process of the stack that exposes it (its /metrics). */
+export async function stackCounters<N extends string>(names: readonly N[]): Promise<Record<N, number>> {
+  const totals = Object.fromEntries(names.map((n) => [n, 0])) as Record<N, number>;
+  await Promise.all(
+    STACK.map(async (p) => {
+      const text = await fetch(`${urlOf(p)}/metrics`)
+        .then((r) => r.text())
+        .catch(() => '');
+      for (const line of text.split('\n')) {
+        const m = /^([a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+        if (m && m[1] in totals) totals[m[1] as N] += Number(m[2]);
+      }
+    }),
+  );
+  return totals;
 }

@@ -21,7 +21,7 @@ export interface CheckReport {
 
 /** Which consumer (database) must have applied each event type, exactly once. */
 const APPLIED_BY: Record<string, ServiceDatabase[]> = {
-  StockReservationRequested: ['inventory'],
+  OrderCreated: ['inventory'],
   StockReleaseRequested: ['inventory'],
   OrderCompleted: ['inventory', 'notifications'],
   OrderCancelled: ['notifications'],

@@ -1,8 +1,9 @@
--- One order's SQL in the inventory database, as inventory-service issues it (captured with
--- log_statement=all): StockReservationRequested (reserve), then OrderCompleted (commit).
+-- One order's SQL in the inventory database as inventory-service issued it with one transaction
+-- per message (captured with log_statement=all, 2026-11-26): OrderCreated (reserve), then
+-- OrderCompleted (commit). Batched consumers share each of these statements among a batch.
 SELECT gen_random_uuid() AS order_id, 'BENCH-' || (random() * 199)::int AS sku \gset
 BEGIN;
-INSERT INTO processed_events (consumer, event_id, event_type, topic, partition, "offset") VALUES ('inventory-service', gen_random_uuid(), 'StockReservationRequested', 'order.events', 0, 1) ON CONFLICT DO NOTHING;
+INSERT INTO processed_events (consumer, event_id, event_type, topic, partition, "offset") VALUES ('inventory-service', gen_random_uuid(), 'OrderCreated', 'order.events', 0, 1) ON CONFLICT DO NOTHING;
 SELECT status FROM reservations WHERE order_id = :order_id::uuid FOR UPDATE;
 SELECT sku, on_hand - reserved AS available, version FROM products WHERE sku = ANY(ARRAY[:sku::text]);
 UPDATE products SET reserved = reserved + 1, version = version + 1, updated_at = now() WHERE sku = :sku::text AND on_hand - reserved >= 1;

@@ -1,5 +1,5 @@
--- One order's SQL in the orders database, statement for statement as order-service issues it
--- (captured with log_statement=all): placement, then StockReserved, then PaymentCaptured.
+-- One order's SQL in the orders database as order-service issued it with one transaction per
+-- message (captured with log_statement=all, 2026-11-26): placement, then StockReserved, then PaymentCaptured.
 SELECT gen_random_uuid() AS order_id, gen_random_uuid() AS key, 'BENCH-' || (random() * 199)::int AS sku \gset
 BEGIN;
 WITH o AS (
@@ -19,10 +19,7 @@ SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.c
   FROM jsonb_to_recordset(jsonb_build_array(
     jsonb_build_object('id', gen_random_uuid(), 'type', 'OrderCreated', 'aggregate_type', 'order', 'aggregate_id', :order_id::text, 'created_at', now(),
       'headers', jsonb_build_object('version', 1, 'causationId', null, 'correlationId', :order_id::text),
-      'payload', jsonb_build_object('orderId', :order_id::text, 'customerId', 'bench', 'currency', 'EUR', 'totalCents', 100, 'items', jsonb_build_array(jsonb_build_object('sku', :sku::text, 'quantity', 1, 'unitPriceCents', 100)))),
-    jsonb_build_object('id', gen_random_uuid(), 'type', 'StockReservationRequested', 'aggregate_type', 'order', 'aggregate_id', :order_id::text, 'created_at', now(),
-      'headers', jsonb_build_object('version', 1, 'causationId', null, 'correlationId', :order_id::text),
-      'payload', jsonb_build_object('orderId', :order_id::text, 'items', jsonb_build_array(jsonb_build_object('sku', :sku::text, 'quantity', 1)))))
+      'payload', jsonb_build_object('orderId', :order_id::text, 'customerId', 'bench', 'currency', 'EUR', 'totalCents', 100, 'items', jsonb_build_array(jsonb_build_object('sku', :sku::text, 'quantity', 1, 'unitPriceCents', 100)))))
   ) AS e(id uuid, aggregate_type text, aggregate_id text, type text, payload jsonb, headers jsonb, created_at timestamptz);
 COMMIT;
 BEGIN;

@@ -11,7 +11,7 @@ import { serviceDatabaseUrl, type ServiceDatabase } from './db/databases.ts';
 import { createApp } from './http/app.ts';
 import { readAdminToken } from './http/admin.ts';
 import { idempotency } from './http/idempotency.ts';
-import { createRegistry } from './http/metrics.ts';
+import { counter, createRegistry } from './http/metrics.ts';
 import { onShutdown, type Closer } from './lifecycle.ts';
 import { exponentialBackoff, sleep } from './backoff.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -82,11 +82,14 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
 
   const logger = createLogger(def.name, common.logLevel);
   const closers: Closer[] = [];
+  const registry = createRegistry(def.name);
+  const queries = counter(registry, { name: 'db_queries_total', help: 'Statements sent to the service database (round trips)', labelNames: [] });
   const pool = createPool({
     url: databaseUrl,
     poolSize,
     acquireTimeoutMs,
     onConnectionError: (error) => logger.warn({ err: error.message }, 'database connection lost'),
+    onQuery: () => queries.inc(),
   });
   const prisma = createPrisma<P>(def.PrismaClient, { pool });
   const sql = new SqlDatabase(pool);
@@ -97,7 +100,6 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
   closers.push(() => admin.disconnect());
-  const registry = createRegistry(def.name);
 
   const app = createApp({
     service: def.name,

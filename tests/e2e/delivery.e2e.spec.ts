@@ -46,6 +46,9 @@ const byHand = (type: string, orderId: string, payload: Record<string, unknown>)
     version: 1,
     payload: { orderId, ...payload },
   });
+/** An OrderCreated as order-service writes it: it is also inventory's reservation request. */
+const created = (orderId: string, items: { sku: string; quantity: unknown }[]) =>
+  byHand('OrderCreated', orderId, { customerId: 'c', currency: 'EUR', totalCents: 0, items: items.map((i) => ({ ...i, unitPriceCents: 100 })) });
 
 describe('delivery semantics', { timeout: 120_000 }, () => {
   it('applies every event once when every message of an order is delivered twice', async () => {
@@ -66,16 +69,7 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
       events.push(...rows.rows);
     }
     expect(events.map((e) => e.type).sort()).toEqual(
-      [
-        'NotificationSent',
-        'OrderCompleted',
-        'OrderCreated',
-        'PaymentCaptured',
-        'PaymentRequested',
-        'StockCommitted',
-        'StockReservationRequested',
-        'StockReserved',
-      ].sort(),
+      ['NotificationSent', 'OrderCompleted', 'OrderCreated', 'PaymentCaptured', 'PaymentRequested', 'StockCommitted', 'StockReserved'].sort(),
     );
     for (const e of events) {
       const value = JSON.stringify({
@@ -107,7 +101,7 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     const orderId = randomUUID();
     await produce('order.events', [
       { key: orderId, value: byHand('StockReleaseRequested', orderId, {}) },
-      { key: orderId, value: byHand('StockReservationRequested', orderId, { items: [{ sku, quantity: 2 }] }) },
+      { key: orderId, value: created(orderId, [{ sku, quantity: 2 }]) },
     ]);
     await waitDrained({ 'inventory-service': ['order.events'] });
     expect(await product(stack, sku)).toMatchObject({ onHand: 5, reserved: 0 });
@@ -142,7 +136,7 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     const dlq = await Collector.start(['order.events.dlq']);
     const sku = uniqueSku();
     await produce('order.events', [
-      { key: badPayload, value: byHand('StockReservationRequested', badPayload, { items: [{ sku, quantity: '2' }] }) },
+      { key: badPayload, value: created(badPayload, [{ sku, quantity: '2' }]) },
       { key: newer, value: JSON.stringify({ ...JSON.parse(byHand('StockReleaseRequested', newer, {})), version: 2 }) },
       { key: extended, value: byHand('StockReleaseRequested', extended, { requestedBy: 'a field this consumer does not know' }) },
     ]);
@@ -152,7 +146,7 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     const fromInventory = (key: string) => dlq.messages.find((m) => m.key === key && m.headers['dlq-consumer-group'] === 'inventory-service');
     await waitFor(() => fromInventory(badPayload) && fromInventory(newer), { what: 'both refused events on the DLQ' });
     expect(fromInventory(badPayload)!.headers).toMatchObject({ 'dlq-error-code': 'poison_message', 'dlq-attempts': '1' });
-    expect(fromInventory(badPayload)!.headers['dlq-error']).toMatch(/^invalid StockReservationRequested payload: \/items\/0\/quantity /);
+    expect(fromInventory(badPayload)!.headers['dlq-error']).toMatch(/^invalid OrderCreated payload: \/items\/0\/quantity /);
     expect(fromInventory(newer)!.headers['dlq-error']).toBe('StockReleaseRequested version 2 is newer than this consumer understands (1)');
     expect(dlq.messages.filter((m) => m.key === extended)).toEqual([]);
     expect((await pools.inventory.query('select 1 from reservations where order_id = any($1::uuid[])', [[badPayload, newer]])).rowCount).toBe(0);
@@ -191,7 +185,7 @@ describe('delivery semantics', { timeout: 120_000 }, () => {
     const orders: string[] = Array.from({ length: 200 }, () => randomUUID());
     await produce(
       'order.events',
-      orders.map((orderId) => ({ key: orderId, partition: 1, value: byHand('StockReservationRequested', orderId, { items: [{ sku, quantity: 2 }] }) })),
+      orders.map((orderId) => ({ key: orderId, partition: 1, value: created(orderId, [{ sku, quantity: 2 }]) })),
     );
     // Kill it while it works through them: some batches committed, one maybe half-done (rolled back).
     await waitFor(

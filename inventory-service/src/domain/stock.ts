@@ -12,9 +12,14 @@ export interface Line {
 }
 
 export type ReservationDecision =
-  | { outcome: 'reserve'; lines: Line[] }
-  | { outcome: 'reject'; event: Extract<InventoryEvent, { type: 'StockRejected' }> }
-  | { outcome: 'ignore'; why: string };
+  { outcome: 'reserve'; lines: Line[] } | { outcome: 'reject'; event: Extract<InventoryEvent, { type: 'StockRejected' }> } | { outcome: 'ignore'; why: string };
+
+/** One reservation line per SKU of an order's lines, in SKU order. */
+export function mergeLines(items: readonly Line[]): Line[] {
+  const bySku = new Map<string, number>();
+  for (const i of items) bySku.set(i.sku, (bySku.get(i.sku) ?? 0) + i.quantity);
+  return [...bySku].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sku, quantity]) => ({ sku, quantity }));
+}
 
 /** `available(sku)`: what is left of a product, undefined for an unknown SKU. */
 export function decideReservation(
@@ -137,7 +142,7 @@ export function release(book: StockBook, orderId: string): Step {
 export function commit(book: StockBook, orderId: string): Step {
   const current = book.reservations.get(orderId);
   if (!canSettle(current?.status)) return { summary: 'nothing reserved to commit' };
-  moveUnits(book, current!.lines, (p, q) => {
+  moveUnits(book, current.lines, (p, q) => {
     p.onHand -= q;
     p.reserved -= q;
   });

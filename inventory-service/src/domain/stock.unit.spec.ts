@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canSettle, commit, decideReservation, emptyBook, release, reserve, type Product, type Reservation } from './stock.ts';
+import { canSettle, commit, decideReservation, emptyBook, mergeLines, release, reserve, type Product, type Reservation } from './stock.ts';
 
 const levels = (...pairs: [string, number][]) => {
   const m = new Map(pairs);
@@ -48,6 +48,20 @@ describe('reservation rules', () => {
 
   it('ignores a second request for an order that already has a reservation', () => {
     expect(decideReservation('o', [{ sku: 'A', quantity: 1 }], levels(['A', 9]), 'RESERVED').outcome).toBe('ignore');
+  });
+
+  it('reserves one line per SKU, in SKU order, whatever the order lists', () => {
+    expect(
+      mergeLines([
+        { sku: 'B', quantity: 2 },
+        { sku: 'A', quantity: 1 },
+        { sku: 'B', quantity: 3 },
+      ]),
+    ).toEqual([
+      { sku: 'A', quantity: 1 },
+      { sku: 'B', quantity: 5 },
+    ]);
+    expect(mergeLines([])).toEqual([]);
   });
 
   it('settles only live reservations', () => {

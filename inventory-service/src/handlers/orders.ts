@@ -6,20 +6,19 @@ import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
 import { batchDecider } from '@shop/lib/messaging/transactional';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { commit, release, reserve, type Step, type StockBook } from '../domain/stock.ts';
+import { commit, mergeLines, release, reserve, type Step, type StockBook } from '../domain/stock.ts';
 import { loadBook, storeBook } from '../db/stock.ts';
 
 /** The step an event means for the stock, or undefined when inventory does nothing with it. */
 function stepOf(event: Envelope<OrderEvent>): ((book: StockBook) => Step) | undefined {
   const { orderId } = event.payload;
   switch (event.type) {
-    case 'StockReservationRequested':
-      return (book) => reserve(book, orderId, event.payload.items);
+    case 'OrderCreated':
+      return (book) => reserve(book, orderId, mergeLines(event.payload.items));
     case 'StockReleaseRequested':
       return (book) => release(book, orderId);
     case 'OrderCompleted':
       return (book) => commit(book, orderId);
-    case 'OrderCreated':
     case 'PaymentRequested':
     case 'OrderCancelled':
     case 'PaymentCancellationRequested':
@@ -38,7 +37,7 @@ export function orderEventsHandler(db: SqlDatabase, onLostRace?: () => void): Me
         loadBook(
           tx,
           events.map((e) => e.payload.orderId),
-          events.flatMap((e) => (e.type === 'StockReservationRequested' ? e.payload.items.map((l) => l.sku) : [])),
+          events.flatMap((e) => (e.type === 'OrderCreated' ? e.payload.items.map((l) => l.sku) : [])),
         ),
       apply: (book, event) => {
         const step = stepOf(event)!(book);

@@ -8,6 +8,8 @@ export interface PoolOptions {
   acquireTimeoutMs?: number;
   /** Told about connections that die under us (server restart, pg_terminate_backend). */
   onConnectionError?: (error: Error) => void;
+  /** Called for every statement sent (a metric of round trips). */
+  onQuery?: () => void;
 }
 
 /**
@@ -28,7 +30,15 @@ export function createPool(options: PoolOptions): pg.Pool {
   });
   const onError = (error: Error) => options.onConnectionError?.(error);
   pool.on('error', onError);
-  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    const { onQuery } = options;
+    if (onQuery) {
+      // Every round trip on this pool, Prisma's and SqlDatabase's alike (BEGIN and COMMIT included).
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as { query: unknown }).query = (...args: unknown[]) => (onQuery(), query(...args));
+    }
+  });
   return pool;
 }
 

@@ -42,10 +42,6 @@ export const EVENTS = {
       items: Type.Array(Line, { minItems: 1 }),
     }),
   ),
-  StockReservationRequested: spec(
-    'order',
-    Type.Object({ orderId: OrderId, items: Type.Array(Type.Object({ sku: Type.String({ minLength: 1 }), quantity: Positive }), { minItems: 1 }) }),
-  ),
   PaymentRequested: spec('order', Type.Object({ orderId: OrderId, amountCents: Count, currency: Type.String(), paymentToken: Type.String() })),
   OrderCompleted: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), totalCents: Count })),
   OrderCancelled: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), reason: CancelReasonSchema })),

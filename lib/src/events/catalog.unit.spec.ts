@@ -10,13 +10,17 @@ describe('event catalog', () => {
   });
 
   it('accepts a valid payload, and one with a field it does not name', () => {
-    expect(payloadProblem('StockReservationRequested', { orderId, items: [{ sku: 'A', quantity: 2 }] })).toBeUndefined();
+    expect(
+      payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', totalCents: 200, items: [{ sku: 'A', quantity: 2, unitPriceCents: 100 }] }),
+    ).toBeUndefined();
     expect(payloadProblem('StockReleaseRequested', { orderId, requestedBy: 'someone' })).toBeUndefined();
   });
 
   it('names the first field that is missing or of the wrong type', () => {
-    expect(payloadProblem('StockReservationRequested', { orderId, items: [{ sku: 'A', quantity: '2' }] })).toMatch(/^\/items\/0\/quantity /);
-    expect(payloadProblem('StockReservationRequested', { orderId, items: [] })).toMatch(/^\/items /);
+    expect(
+      payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', totalCents: 200, items: [{ sku: 'A', quantity: '2', unitPriceCents: 100 }] }),
+    ).toMatch(/^\/items\/0\/quantity /);
+    expect(payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', totalCents: 0, items: [] })).toMatch(/^\/items /);
     expect(payloadProblem('PaymentRequested', { orderId, amountCents: 100, currency: 'EUR' })).toMatch(/paymentToken/);
     expect(payloadProblem('OrderCancelled', { orderId, customerId: 'c', reason: 'BORED' })).toMatch(/^\/reason /);
     expect(payloadProblem('StockReserved', { orderId: 'not-a-uuid' })).toMatch(/^\/orderId /);

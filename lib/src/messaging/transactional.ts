@@ -107,11 +107,16 @@ export function transactional<E extends AnyEvent>(db: SqlDatabase, handler: Tran
   const policy = { ...DEFAULT_RACES, ...options };
   type Prepared = BatchItem<E> & { work: Work };
   const run = async (todo: Prepared[]) => {
-    const outcomes = await inTransaction(db, todo, async (tx, fresh) => {
-      const done: Outcome[] = [];
-      for (const { log, work } of fresh) done.push((await work(tx, log)) ?? {});
-      return done;
-    }, policy);
+    const outcomes = await inTransaction(
+      db,
+      todo,
+      async (tx, fresh) => {
+        const done: Outcome[] = [];
+        for (const { log, work } of fresh) done.push((await work(tx, log)) ?? {});
+        return done;
+      },
+      policy,
+    );
     todo.forEach((t, n) => report(t.log, outcomes[n]));
   };
 
@@ -140,30 +145,53 @@ export function transactional<E extends AnyEvent>(db: SqlDatabase, handler: Tran
  * pure rules for one event over that state and records its changes there, so a later event of
  * the same order or SKU sees them; `store` writes what changed, set-based.
  */
-export interface BatchDecider<E extends AnyEvent, S> {
+export interface BatchDecider<E extends AnyEvent, S, P = undefined> {
   /** False for events this consumer does nothing with (a batch of only those opens no transaction). */
   handles(event: Envelope<E>): boolean;
-  load(tx: SqlTransaction, events: Envelope<E>[]): Promise<S>;
+  /**
+   * Work outside (before) the transaction, for the whole batch at once (a payment provider's
+   * calls); what it returns goes to `load`. Redeliveries reach it too: it must be idempotent.
+   */
+  prepare?(items: BatchItem<E>[]): Promise<P>;
+  /** With `prepare`: the events a batch holds at most one of per order (see TransactionalOptions). */
+  preparesOutside?(event: Envelope<E>): boolean;
+  load(tx: SqlTransaction, events: Envelope<E>[], prepared: P): Promise<S>;
   /** No I/O: the outcome of one event against the state so far. */
   apply(state: S, event: Envelope<E>, log: Logger): Outcome;
   store(tx: SqlTransaction, state: S): Promise<void>;
 }
 
-export function batchDecider<E extends AnyEvent, S>(db: SqlDatabase, decider: BatchDecider<E, S>, races: Partial<RacePolicy> = {}): MessageHandler<E> {
+export function batchDecider<E extends AnyEvent, S, P = undefined>(
+  db: SqlDatabase,
+  decider: BatchDecider<E, S, P>,
+  races: Partial<RacePolicy> = {},
+): MessageHandler<E> {
   const policy = { ...DEFAULT_RACES, ...races };
   const run = async (items: BatchItem<E>[]) => {
     const todo = items.filter((i) => decider.handles(i.event));
     if (todo.length === 0) return;
-    const outcomes = await inTransaction(db, todo, async (tx, fresh) => {
-      if (fresh.length === 0) return [];
-      const state = await decider.load(tx, fresh.map((f) => f.event));
-      const done = fresh.map((f) => decider.apply(state, f.event, f.log));
-      await decider.store(tx, state);
-      return done;
-    }, policy);
+    const prepared = (await decider.prepare?.(todo)) as P;
+    const outcomes = await inTransaction(
+      db,
+      todo,
+      async (tx, fresh) => {
+        if (fresh.length === 0) return [];
+        const state = await decider.load(
+          tx,
+          fresh.map((f) => f.event),
+          prepared,
+        );
+        const done = fresh.map((f) => decider.apply(state, f.event, f.log));
+        await decider.store(tx, state);
+        return done;
+      },
+      policy,
+    );
     todo.forEach((t, n) => report(t.log, outcomes[n]));
   };
   const one: MessageHandler<E> = (event, meta, log) => run([{ event, meta, log }]);
   one.batch = run;
+  const prepares = decider.preparesOutside?.bind(decider);
+  if (prepares) one.batchKey = (event) => (prepares(event) ? event.aggregateId : undefined);
   return one;
 }

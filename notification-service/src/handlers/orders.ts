@@ -29,7 +29,6 @@ export function orderEventsHandler(db: SqlDatabase, channel: string, deliver: De
       case 'OrderCancelled':
         return notify(event.payload.orderId, 'CANCELLED', cancelledMessage(event.payload.orderId, event.payload.reason));
       case 'OrderCreated':
-      case 'StockReservationRequested':
       case 'PaymentRequested':
       case 'StockReleaseRequested':
       case 'PaymentCancellationRequested':

@@ -51,18 +51,9 @@ export function placeOrder(input: { id: string; customerId: string; currency: st
   };
   return {
     state,
-    events: [
-      { type: 'OrderCreated', payload: { orderId: input.id, customerId: input.customerId, currency: input.currency, totalCents, items: input.items } },
-      { type: 'StockReservationRequested', payload: { orderId: input.id, items: mergeLines(input.items) } },
-    ],
+    // One event: it is also what asks inventory to reserve the lines (one message fewer per order).
+    events: [{ type: 'OrderCreated', payload: { orderId: input.id, customerId: input.customerId, currency: input.currency, totalCents, items: input.items } }],
   };
-}
-
-/** One reservation line per SKU, in SKU order (the inventory locks rows in that order). */
-export function mergeLines(items: { sku: string; quantity: number }[]): { sku: string; quantity: number }[] {
-  const bySku = new Map<string, number>();
-  for (const i of items) bySku.set(i.sku, (bySku.get(i.sku) ?? 0) + i.quantity);
-  return [...bySku].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sku, quantity]) => ({ sku, quantity }));
 }
 
 export function decide(state: OrderState, message: OrderMessage): Decision {

@@ -1,17 +1,20 @@
-// order.events → charge (PaymentRequested) or void/refund (PaymentCancellationRequested).
-// A charge records its attempt (unique per order) in a transaction of its own and calls the
-// provider before the runner's transaction, which records the outcome with the inbox mark and
-// the outgoing event; a cancellation is one runner transaction.
+// order.events → charge (PaymentRequested) or void/refund (PaymentCancellationRequested), a
+// fetched batch at a time. Before the runner's transaction, one transaction records the batch's
+// charge attempts (unique per order) and the provider is called for all of them at once
+// (bounded): no provider charge runs inside an open transaction. The runner's transaction then
+// locks the batch's payments, applies the rules (domain/payment.ts) and writes the outcomes with
+// the inbox mark and the outgoing events.
 import { sleep } from '@shop/lib/backoff';
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { isTransient } from '@shop/lib/errors';
-import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
-import { transactional, type Work } from '@shop/lib/messaging/transactional';
+import type { BatchItem, Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
+import { batchDecider } from '@shop/lib/messaging/transactional';
 import type { Logger } from '@shop/lib/logger';
 import { withTimeout } from '@shop/lib/timeout';
-import { ProviderUnavailableError, type ChargeResult, type PaymentProvider } from '../domain/provider.ts';
+import { ProviderUnavailableError, type PaymentProvider } from '../domain/provider.ts';
+import { cancelPayment, newBook, settleCharge, type ChargeAnswer, type PaymentBook, type Step } from '../domain/payment.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { countAttempt, lockPayment, recordAttempt, recordRefund, recordVoid, setStatus } from '../db/payments.ts';
+import { countAttempt, lockPayments, startCharges, storePayments } from '../db/payments.ts';
 
 export interface PaymentSettings {
   providerTimeoutMs: number;
@@ -19,92 +22,92 @@ export interface PaymentSettings {
   providerRetryMs: number;
 }
 
-export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
-  return transactional<OrderEvent>(db, (event, log) => {
-    switch (event.type) {
-      case 'PaymentRequested':
-        return charge(db, provider, settings, event, log);
-      case 'PaymentCancellationRequested':
-        return cancel(provider, event);
-      case 'OrderCreated':
-      case 'StockReservationRequested':
-      case 'OrderCompleted':
-      case 'OrderCancelled':
-      case 'StockReleaseRequested':
-        return undefined;
-      default:
-        return assertNever(event);
-    }
-  }, { preparesOutside: (event) => event.type === 'PaymentRequested' || event.type === 'PaymentCancellationRequested' });
-}
+/** How many provider calls of a batch are in flight at once. */
+const CHARGE_CONCURRENCY = 16;
 
-async function charge(
-  db: SqlDatabase,
-  provider: PaymentProvider,
-  s: PaymentSettings,
-  event: Extract<Envelope<OrderEvent>, { type: 'PaymentRequested' }>,
-  log: Logger,
-): Promise<Work> {
-  const { orderId, amountCents, currency, paymentToken } = event.payload;
-  const existing = await db.transaction(async (tx) => {
-    const payment = await lockPayment(tx, orderId);
-    if (payment && payment.status !== 'PENDING') return payment.status;
-    if (!payment) await recordAttempt(tx, { orderId, amountCents, currency });
-    return undefined;
-  });
-  // Settled already (or voided before the request arrived): never charge again.
-  if (existing) return async () => ({ summary: existing === 'VOIDED' ? 'charge refused: payment was voided' : `payment already settled (${existing})` });
+type ChargeEvent = Extract<Envelope<OrderEvent>, { type: 'PaymentRequested' }>;
 
-  let result: ChargeResult | undefined;
-  let failure = 'provider_unavailable';
-  for (let attempt = 1; attempt <= s.providerAttempts && !result; attempt++) {
-    const tries = await countAttempt(db, orderId);
-    try {
-      result = await withTimeout(
-        provider.charge({ idempotencyKey: orderId, amountCents, currency, token: paymentToken, attempt: tries }),
-        s.providerTimeoutMs,
-        () => new ProviderUnavailableError(`provider did not answer within ${s.providerTimeoutMs} ms`),
-      );
-    } catch (error) {
-      if (!isTransient(error)) throw error;
-      failure = (error as Error).message;
-      log.warn({ attempt, err: failure }, 'provider call failed');
-      if (attempt < s.providerAttempts) await sleep(s.providerRetryMs * 2 ** (attempt - 1));
-    }
+function stepOf(event: Envelope<OrderEvent>): ((book: PaymentBook) => Step) | undefined {
+  switch (event.type) {
+    case 'PaymentRequested':
+      return (book) => settleCharge(book, event.payload.orderId, event.payload.amountCents);
+    case 'PaymentCancellationRequested':
+      return (book) => cancelPayment(book, event.payload.orderId, event.payload.reason);
+    case 'OrderCreated':
+    case 'OrderCompleted':
+    case 'OrderCancelled':
+    case 'StockReleaseRequested':
+      return undefined;
+    default:
+      return assertNever(event);
   }
-
-  return async (tx) => {
-    const payment = await lockPayment(tx, orderId);
-    if (!payment || payment.status !== 'PENDING') return { summary: 'payment settled meanwhile' };
-    if (result?.status === 'approved') {
-      await setStatus(tx, orderId, { status: 'CAPTURED', providerRef: result.providerRef });
-      return { events: [{ type: 'PaymentCaptured', payload: { orderId, paymentId: payment.id, amountCents } }], summary: 'payment settled: approved' };
-    }
-    const reason = result?.status === 'declined' ? result.reason : `provider_timeout: ${failure}`;
-    await setStatus(tx, orderId, { status: result ? 'DECLINED' : 'FAILED', failureReason: reason });
-    return { events: [{ type: 'PaymentDeclined', payload: { orderId, reason } }], summary: `payment settled: ${result ? 'declined' : 'failed'}` };
-  };
 }
 
-function cancel(provider: PaymentProvider, event: Extract<Envelope<OrderEvent>, { type: 'PaymentCancellationRequested' }>): Work {
-  const { orderId, reason } = event.payload;
-  return async (tx) => {
-    const payment = await lockPayment(tx, orderId);
-    if (!payment) {
-      await recordVoid(tx, orderId);
-      return { events: [{ type: 'PaymentVoided', payload: { orderId } }], summary: 'payment cancellation: voided before charge' };
+export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
+  /** One charge with its retries: the provider's answer, or the last failure once the tries are spent. */
+  const charge = async (event: ChargeEvent, firstTry: number, log: Logger): Promise<ChargeAnswer> => {
+    const { orderId, amountCents, currency, paymentToken } = event.payload;
+    let failure = 'provider_unavailable';
+    for (let attempt = 1; attempt <= settings.providerAttempts; attempt++) {
+      const tries = attempt === 1 ? firstTry : await countAttempt(db, orderId);
+      try {
+        const result = await withTimeout(
+          provider.charge({ idempotencyKey: orderId, amountCents, currency, token: paymentToken, attempt: tries }),
+          settings.providerTimeoutMs,
+          () => new ProviderUnavailableError(`provider did not answer within ${settings.providerTimeoutMs} ms`),
+        );
+        return { result };
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        failure = (error as Error).message;
+        log.warn({ attempt, err: failure }, 'provider call failed');
+        if (attempt < settings.providerAttempts) await sleep(settings.providerRetryMs * 2 ** (attempt - 1));
+      }
     }
-    if (payment.status === 'PENDING') {
-      await setStatus(tx, orderId, { status: 'VOIDED', failureReason: `cancelled: ${reason}` });
-      return { events: [{ type: 'PaymentVoided', payload: { orderId } }], summary: 'payment cancellation: voided' };
-    }
-    if (payment.status === 'CAPTURED') {
-      if (!(await recordRefund(tx, { paymentId: payment.id, orderId, amountCents: payment.amount_cents, reason })))
-        return { summary: 'payment cancellation: already refunded' };
-      const amountCents = Number(payment.amount_cents);
-      await provider.refund({ idempotencyKey: orderId, providerRef: payment.provider_ref ?? '', amountCents });
-      return { events: [{ type: 'PaymentRefunded', payload: { orderId, paymentId: payment.id, amountCents } }], summary: 'payment cancellation: refunded' };
-    }
-    return { summary: `payment cancellation: nothing to cancel (${payment.status})` };
+    return { failure };
   };
+
+  const prepare = async (items: BatchItem<OrderEvent>[]): Promise<Map<string, ChargeAnswer>> => {
+    const requests = items.filter((i): i is BatchItem<OrderEvent> & { event: ChargeEvent } => i.event.type === 'PaymentRequested');
+    const answers = new Map<string, ChargeAnswer>();
+    if (requests.length === 0) return answers;
+    const tries = await startCharges(
+      db,
+      requests.map((r) => r.event.payload),
+    );
+    // Settled already (or voided before the request arrived): never charged again.
+    const due = requests.filter((r) => tries.has(r.event.payload.orderId));
+    for (let i = 0; i < due.length; i += CHARGE_CONCURRENCY) {
+      await Promise.all(
+        due
+          .slice(i, i + CHARGE_CONCURRENCY)
+          .map(async (r) => answers.set(r.event.payload.orderId, await charge(r.event, tries.get(r.event.payload.orderId)!, r.log))),
+      );
+    }
+    return answers;
+  };
+
+  return batchDecider<OrderEvent, PaymentBook, Map<string, ChargeAnswer>>(db, {
+    handles: (event) => stepOf(event) !== undefined,
+    // A later request or cancellation of an order must not be prepared before the earlier one is applied.
+    preparesOutside: (event) => stepOf(event) !== undefined,
+    prepare,
+    load: async (tx, events, answers) =>
+      newBook(
+        await lockPayments(
+          tx,
+          events.map((e) => e.payload.orderId),
+        ),
+        answers,
+      ),
+    apply: (book, event) => {
+      const step = stepOf(event)!(book);
+      return { events: step.event ? [step.event] : [], summary: step.summary };
+    },
+    store: async (tx, book) => {
+      await storePayments(tx, book);
+      // Inside the transaction, as before batches: a refund the provider refuses rolls back its record, and the cancellation is retried.
+      for (const r of book.refunds) await provider.refund({ idempotencyKey: r.orderId, providerRef: r.providerRef, amountCents: Number(r.amountCents) });
+    },
+  });
 }
