@@ -53,6 +53,12 @@ describe('runPartitionBatch', () => {
     expect(again.done).toEqual(['0', '1', '2', '3']);
   });
 
+  it('keeps messages without a key (their handler sees the earlier ones of the chunk applied) in one chunk', async () => {
+    const h = harness(['a', 'a', 'b', 'a', 'a'], { keyOf: (item) => (item.key === 'b' ? 'b' : undefined), maxBatch: 10 });
+    await runPartitionBatch(h.batch);
+    expect(h.log).toEqual(['batch 0,1,2,3,4']);
+  });
+
   it('dead-letters a message that cannot be parsed between the chunks around it', async () => {
     const h = harness(['a', 'b', '!x', 'c']);
     await runPartitionBatch(h.batch);

@@ -19,26 +19,35 @@ export interface AppendOptions {
   deleteAfterInsert?: boolean;
 }
 
-const DELETE_ON_INSERT = process.env.OUTBOX_DELETE_ON_INSERT === 'true';
+/** Whether appended rows are deleted again in their transaction (AppendOptions.deleteAfterInsert). */
+export const DELETE_ON_INSERT = process.env.OUTBOX_DELETE_ON_INSERT === 'true';
+
+/**
+ * The outbox insert as SQL taking the rows (outboxRows) as parameter `$param`: a caller may put
+ * it in a CTE beside its own state change, and the one statement commits both or neither.
+ */
+export const outboxInsert = (param: number) =>
+  `INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload, headers, created_at)
+     SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.created_at
+       FROM jsonb_to_recordset($${param}::jsonb) AS e(id uuid, aggregate_type text, aggregate_id text, type text,
+                                                     payload jsonb, headers jsonb, created_at timestamptz)`;
+
+export const outboxRows = (events: readonly EventEnvelope[]) => JSON.stringify(events.map(toOutboxRow));
 
 export async function appendToOutbox(tx: SqlTransaction, events: EventEnvelope | EventEnvelope[], options: AppendOptions = {}): Promise<void> {
   assertTransaction(tx);
   const list = Array.isArray(events) ? events : [events];
   if (list.length === 0) return;
   // One statement for the whole batch keeps the per-transaction cost flat.
+  await tx.$executeRawUnsafe(outboxInsert(1), outboxRows(list));
+  if (options.deleteAfterInsert ?? DELETE_ON_INSERT) await deleteFromOutbox(tx, list);
+}
+
+export async function deleteFromOutbox(tx: SqlTransaction, events: readonly EventEnvelope[]): Promise<void> {
   await tx.$executeRawUnsafe(
-    `INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload, headers, created_at)
-     SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.created_at
-       FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, aggregate_type text, aggregate_id text, type text,
-                                               payload jsonb, headers jsonb, created_at timestamptz)`,
-    JSON.stringify(list.map(toOutboxRow)),
+    'DELETE FROM outbox WHERE id = ANY($1::uuid[])',
+    events.map((e) => e.id),
   );
-  if (options.deleteAfterInsert ?? DELETE_ON_INSERT) {
-    await tx.$executeRawUnsafe(
-      'DELETE FROM outbox WHERE id = ANY($1::uuid[])',
-      list.map((e) => e.id),
-    );
-  }
 }
 
 /**

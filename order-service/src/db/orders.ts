@@ -1,5 +1,6 @@
 import { eventEnvelope, type CancelReason, type OrderEvent, type OrderLine } from '@shop/lib/events/catalog';
-import { appendToOutbox } from '@shop/lib/outbox/append';
+import { appendToOutbox, DELETE_ON_INSERT, deleteFromOutbox, outboxInsert, outboxRows } from '@shop/lib/outbox/append';
+import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { OrderState, OrderStatus } from '../domain/order.ts';
 import type { Tx } from '@shop/lib/db/prisma';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
@@ -13,13 +14,14 @@ const toEnvelopes = (orderId: string, events: readonly OrderEvent[], causationId
   events.map((e) => eventEnvelope(e, { aggregateId: orderId, correlationId: orderId, causationId }));
 
 /**
- * Inserts the order, its lines and its first history entry in one statement (one round trip
- * instead of Prisma's four for a nested create), then its events into the outbox. Returns the
+ * Inserts the order, its lines, its first history entry and its events (outbox) in ONE
+ * statement: one round trip, atomic on its own (no BEGIN/COMMIT around it). Returns the
  * timestamps the database gave the row. Fails with a unique violation when a live order already
- * holds the Idempotency-Key.
+ * holds the Idempotency-Key. With OUTBOX_DELETE_ON_INSERT the rows are deleted in a second
+ * statement of the same transaction (a CTE cannot see its sibling's inserts).
  */
 export async function insertOrder(
-  tx: Tx,
+  db: SqlDatabase,
   order: {
     state: OrderState;
     items: OrderLine[];
@@ -29,7 +31,8 @@ export async function insertOrder(
   },
 ): Promise<{ createdAt: Date; updatedAt: Date }> {
   const { state } = order;
-  const [row] = await tx.$queryRawUnsafe<{ created_at: Date; updated_at: Date }[]>(
+  const envelopes = toEnvelopes(state.id, order.events, null);
+  const statement = [
     `WITH o AS (
        INSERT INTO orders (id, customer_id, currency, payment_token, status, total_cents, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
        VALUES ($1::uuid, $2, $3, $4, $5, $6::bigint, $7, $8, $9::timestamptz, $10::timestamptz)
@@ -40,6 +43,8 @@ export async function insertOrder(
          FROM o, jsonb_to_recordset($11::jsonb) AS l(line_no int, sku text, quantity int, unit_price_cents bigint)
      ), history AS (
        INSERT INTO order_history (order_id, status, cause_type) SELECT o.id, 'CREATED', 'PlaceOrder' FROM o
+     ), events AS (
+       ${outboxInsert(12)}
      )
      SELECT created_at, updated_at FROM o`,
     state.id,
@@ -53,8 +58,15 @@ export async function insertOrder(
     order.idempotency?.expiresAt.toISOString() ?? null,
     order.deadlineAt.toISOString(),
     JSON.stringify(order.items.map((i, n) => ({ line_no: n + 1, sku: i.sku, quantity: i.quantity, unit_price_cents: i.unitPriceCents }))),
-  );
-  await appendToOutbox(tx, toEnvelopes(state.id, order.events, null));
+    outboxRows(envelopes),
+  ] as const;
+  const [row] = DELETE_ON_INSERT
+    ? await db.transaction(async (tx) => {
+        const rows = await tx.$queryRawUnsafe<{ created_at: Date; updated_at: Date }[]>(...statement);
+        await deleteFromOutbox(tx, envelopes);
+        return rows;
+      })
+    : await db.query<{ created_at: Date; updated_at: Date }>(...statement);
   return { createdAt: new Date(row.created_at), updatedAt: new Date(row.updated_at) };
 }
 
@@ -64,7 +76,15 @@ export async function releaseExpiredKey(db: Db, key: string): Promise<number> {
   return count;
 }
 
-type OrderRow = { id: string; customer_id: string; status: OrderStatus; cancel_reason: CancelReason | null; currency: string; total_cents: bigint; payment_token: string };
+type OrderRow = {
+  id: string;
+  customer_id: string;
+  status: OrderStatus;
+  cancel_reason: CancelReason | null;
+  currency: string;
+  total_cents: bigint;
+  payment_token: string;
+};
 
 /**
  * Locks the orders' rows for the rest of the transaction, in id order (two batches never

@@ -87,15 +87,13 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
       const idem = request.idempotency!;
       const placed = placeOrder({ id: uuidv7(), ...body });
       const insert = () =>
-        opts.sql.transaction((tx) =>
-          insertOrder(tx, {
-            state: placed.state,
-            items: body.items,
-            idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
-            deadlineAt: new Date(Date.now() + opts.deadlineMs),
-            events: placed.events,
-          }),
-        );
+        insertOrder(opts.sql, {
+          state: placed.state,
+          items: body.items,
+          idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
+          deadlineAt: new Date(Date.now() + opts.deadlineMs),
+          events: placed.events,
+        });
       // The insert is tried first: the database's unique key is the last word on the
       // Idempotency-Key (it survives a Redis restart or eviction), and a repeat is the rare case.
       let inserted: Awaited<ReturnType<typeof insert>> | undefined;
