@@ -5,6 +5,7 @@ import { ceilingBench } from './ceiling.ts';
 import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
+import { rollingBench } from './rolling.ts';
 import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
 import { runtimesBench } from './runtimes.ts';
@@ -122,6 +123,7 @@ const benches: Record<string, () => Promise<void>> = {
   'workflow-sql': () => workflowSqlBench(),
   profile: async () => void (await profileBench()),
   runtimes: runtimesBench,
+  rolling: () => rollingBench(),
   smoke,
 };
 const name = process.argv[2] ?? '';

@@ -1,0 +1,109 @@
+// A rolling deploy under load: one steady open-loop load while every process of the stack is
+// restarted in turn (SIGTERM, then started again), each followed by a settle period. For each
+// phase: placement → terminal p50/p99 of the orders placed in it, and answers that were not 201.
+// The stack has one instance of each process, so while order-service itself restarts there is
+// nobody to take POST /orders: those refusals are counted, not hidden.
+import pg from 'pg';
+import { serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { STACK_PROCESSES, stackDown, stackUp } from '@shop/testkit/processes';
+import { warmUp } from './e2e.ts';
+import { drained, place, stock } from './stack.ts';
+import { percentile, table } from './stats.ts';
+
+const SKUS = 200;
+
+interface Placed {
+  orderId?: string;
+  status: number;
+  /** The phase the request was sent in. */
+  phase: number;
+}
+
+async function terminalMs(db: pg.Pool, ids: string[]): Promise<Map<string, number>> {
+  const r = await db.query<{ id: string; ms: number | null }>(
+    `select o.id::text, extract(epoch from (max(h.at) filter (where h.status in ('COMPLETED', 'CANCELLED')) - o.created_at)) * 1000 as ms
+       from orders o join order_history h on h.order_id = o.id where o.id = any($1::uuid[]) group by o.id, o.created_at`,
+    [ids],
+  );
+  return new Map(r.rows.filter((x) => x.ms !== null).map((x) => [x.id, Number(x.ms)]));
+}
+
+export async function rollingBench(
+  rate = Number(process.env.BENCH_RATE ?? 150),
+  settleSeconds = Number(process.env.BENCH_SETTLE_SECONDS ?? 15),
+): Promise<void> {
+  await stackUp();
+  const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 2 });
+  await warmUp(db);
+  const run = Date.now().toString(36).toUpperCase();
+  const skus = Array.from({ length: SKUS }, (_, i) => `ROLL-${run}-${i}`);
+  const phases = ['before any restart', ...STACK_PROCESSES.map((p) => `restart of ${p}`), 'after the last restart'];
+  for (const sku of skus) await stock(sku, Math.ceil((rate * settleSeconds * phases.length) / SKUS) * 3 + 10);
+
+  // The load: one request every 1/rate s until the restarts are done, each stamped with its phase.
+  let phase = 0;
+  let loading = true;
+  const requests: Promise<Placed>[] = [];
+  const start = performance.now();
+  const load = (async () => {
+    for (let i = 0; loading; i++) {
+      const wait = start + (i * 1000) / rate - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const p = phase;
+      requests.push(place(skus[i % SKUS]).then((r) => ({ ...r, phase: p })));
+    }
+  })();
+  const settle = () => new Promise((r) => setTimeout(r, settleSeconds * 1000));
+  await settle();
+  for (const name of STACK_PROCESSES) {
+    phase++;
+    console.error(`restarting ${name}`);
+    await stackDown(name);
+    await stackUp();
+    await settle();
+  }
+  phase++;
+  await settle();
+  loading = false;
+  await load;
+  const placed = await Promise.all(requests);
+
+  const ids = placed.map((p) => p.orderId).filter((x): x is string => Boolean(x));
+  let done = await terminalMs(db, ids);
+  for (let waited = 0; done.size < ids.length && waited < 120_000; waited += 1_000) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    done = await terminalMs(db, ids);
+  }
+  await drained();
+  await db.end();
+  const rows = phases.map((name, n) => {
+    const mine = placed.filter((p) => p.phase === n);
+    const ms = mine
+      .map((p) => (p.orderId ? done.get(p.orderId) : undefined))
+      .filter((x): x is number => x !== undefined)
+      .sort((a, b) => a - b);
+    const open = mine.filter((p) => p.orderId && !done.has(p.orderId)).length;
+    return [
+      name,
+      String(mine.length),
+      percentile(ms, 50).toFixed(0),
+      percentile(ms, 99).toFixed(0),
+      String(mine.filter((p) => p.status !== 201).length),
+      String(open),
+    ];
+  });
+  console.log(
+    table(
+      [
+        'phase (each ' + settleSeconds + ' s after the restart began)',
+        'orders offered',
+        'terminal p50 ms',
+        'terminal p99 ms',
+        'answers not 201',
+        'open at the end',
+      ],
+      rows,
+    ),
+  );
+  console.log(`\nload: ${rate} orders/s, open loop; each process restarted with SIGTERM and started again (stackDown + stackUp)`);
+}
