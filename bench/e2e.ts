@@ -14,13 +14,18 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SKUS = Number(process.env.BENCH_SKUS ?? 200);
 const COUNTERS = ['db_queries_total', 'relay_events_published_total', 'consumer_messages_total'] as const;
 
-async function terminalLatencies(db: pg.Pool, ids: string[]): Promise<{ sorted: number[]; open: number }> {
-  const r = await db.query<{ ms: number | null }>(
-    `select extract(epoch from (max(h.at) filter (where h.status in ('COMPLETED', 'CANCELLED')) - o.created_at)) * 1000 as ms
+/** Placement → terminal status in ms of each order of `ids` that has ended (from its own history). */
+export async function terminalTimes(db: pg.Pool, ids: string[]): Promise<Map<string, number>> {
+  const r = await db.query<{ id: string; ms: number | null }>(
+    `select o.id::text, extract(epoch from (max(h.at) filter (where h.status in ('COMPLETED', 'CANCELLED')) - o.created_at)) * 1000 as ms
        from orders o join order_history h on h.order_id = o.id where o.id = any($1::uuid[]) group by o.id, o.created_at`,
     [ids],
   );
-  const done = r.rows.filter((x) => x.ms !== null).map((x) => Number(x.ms));
+  return new Map(r.rows.filter((x) => x.ms !== null).map((x) => [x.id, Number(x.ms)]));
+}
+
+async function terminalLatencies(db: pg.Pool, ids: string[]): Promise<{ sorted: number[]; open: number }> {
+  const done = [...(await terminalTimes(db, ids)).values()];
   return { sorted: done.sort((a, b) => a - b), open: ids.length - done.length };
 }
 

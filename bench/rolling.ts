@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { STACK_PROCESSES, stackDown, stackUp } from '@shop/testkit/processes';
-import { warmUp } from './e2e.ts';
+import { terminalTimes, warmUp } from './e2e.ts';
 import { drained, place, stock } from './stack.ts';
 import { percentile, table } from './stats.ts';
 
@@ -17,15 +17,6 @@ interface Placed {
   status: number;
   /** The phase the request was sent in. */
   phase: number;
-}
-
-async function terminalMs(db: pg.Pool, ids: string[]): Promise<Map<string, number>> {
-  const r = await db.query<{ id: string; ms: number | null }>(
-    `select o.id::text, extract(epoch from (max(h.at) filter (where h.status in ('COMPLETED', 'CANCELLED')) - o.created_at)) * 1000 as ms
-       from orders o join order_history h on h.order_id = o.id where o.id = any($1::uuid[]) group by o.id, o.created_at`,
-    [ids],
-  );
-  return new Map(r.rows.filter((x) => x.ms !== null).map((x) => [x.id, Number(x.ms)]));
 }
 
 export async function rollingBench(
@@ -69,10 +60,10 @@ export async function rollingBench(
   const placed = await Promise.all(requests);
 
   const ids = placed.map((p) => p.orderId).filter((x): x is string => Boolean(x));
-  let done = await terminalMs(db, ids);
+  let done = await terminalTimes(db, ids);
   for (let waited = 0; done.size < ids.length && waited < 120_000; waited += 1_000) {
     await new Promise((r) => setTimeout(r, 1_000));
-    done = await terminalMs(db, ids);
+    done = await terminalTimes(db, ids);
   }
   await drained();
   await db.end();
