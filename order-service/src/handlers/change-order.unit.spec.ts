@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { OrderState } from '../domain/order.ts';
+import { applyMessage, type OrderBook } from './change-order.ts';
+
+const order = (id: string): OrderState => ({
+  id,
+  customerId: 'c',
+  status: 'CREATED',
+  cancelReason: null,
+  currency: 'EUR',
+  totalCents: 500,
+  paymentToken: 'tok_ok',
+});
+const cause = (type: string) => ({ eventId: null, type });
+
+describe('a batch of replies decided over one order book', () => {
+  it('lets a later reply of the same order see the earlier one, and records every change in order', () => {
+    const book: OrderBook = {
+      orders: new Map([
+        ['o1', order('o1')],
+        ['o2', order('o2')],
+      ]),
+      changes: [],
+    };
+    const changes = [
+      applyMessage(book, 'o1', { type: 'StockReserved' }, cause('StockReserved')),
+      applyMessage(book, 'o2', { type: 'StockRejected' }, cause('StockRejected')),
+      applyMessage(book, 'o1', { type: 'StockReserved' }, cause('StockReserved')), // a second copy: already past it
+      applyMessage(book, 'o1', { type: 'PaymentCaptured' }, cause('PaymentCaptured')),
+      applyMessage(book, 'o2', { type: 'PaymentCaptured' }, cause('PaymentCaptured')), // after cancellation: refund owed
+      applyMessage(book, 'o3', { type: 'StockReserved' }, cause('StockReserved')),
+    ];
+    expect(changes.map((c) => c.outcome)).toEqual(['changed', 'changed', 'ignored', 'changed', 'compensate', 'missing']);
+    expect(changes.flatMap((c) => ('events' in c ? c.events.map((e) => e.type) : []))).toEqual([
+      'PaymentRequested',
+      'OrderCancelled',
+      'OrderCompleted',
+      'PaymentCancellationRequested',
+    ]);
+    expect(book.changes.map((c) => `${c.orderId} ${c.status}`)).toEqual(['o1 PAYMENT_PENDING', 'o2 CANCELLED', 'o1 COMPLETED']);
+    expect(book.orders.get('o1')?.status).toBe('COMPLETED');
+    expect(book.orders.get('o2')).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
+  });
+});
