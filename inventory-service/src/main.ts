@@ -15,7 +15,14 @@ await runService<PrismaClient>({
   setup: async (ctx) => {
     await ctx.app.register(productRoutes, { prisma: ctx.prisma, sql: ctx.sql, adminToken: readAdminToken() });
     // Stock written by a writer that does not lock (none today): the batch was decided again.
-    const conflicts = counter(ctx.registry, { name: 'inventory_stock_conflicts_total', help: 'Consumed batches decided again after a product version moved', labelNames: [] });
-    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql, () => conflicts.inc()));
+    const conflicts = counter(ctx.registry, {
+      name: 'inventory_stock_conflicts_total',
+      help: 'Consumed batches decided again after a product version moved',
+      labelNames: [],
+    });
+    await ctx.consume(
+      [TOPICS.order],
+      orderEventsHandler(ctx.sql, () => conflicts.inc()),
+    );
   },
 });

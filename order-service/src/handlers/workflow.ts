@@ -53,7 +53,11 @@ function apply(book: OrderBook, event: Envelope<Reply>, log: Logger): Outcome {
 export function workflowHandler(db: SqlDatabase): MessageHandler<Reply> {
   return batchDecider<Reply, OrderBook>(db, {
     handles: (event) => toOrderMessage(event) !== undefined,
-    load: (tx, events) => openBook(tx, events.map((e) => toOrderMessage(e)!.orderId)),
+    load: (tx, events) =>
+      openBook(
+        tx,
+        events.map((e) => toOrderMessage(e)!.orderId),
+      ),
     apply,
     store: closeBook,
   });
