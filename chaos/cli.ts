@@ -18,6 +18,15 @@ if (action === 'soak') {
   console.log(`faults injected (${report.faults.length} actions):`);
   for (const f of report.faults) console.log(`  ${f.at} ${f.action}${f.target ? ` ${f.target}` : ''}${f.detail ? ` (${f.detail})` : ''}`);
   for (const [k, v] of Object.entries(report.counts)) console.log(`  ${k.padEnd(18)} ${v}`);
+  const o = report.outcome;
+  console.log('outcome of the orders:');
+  console.log(`  completed          ${o.completed}`);
+  console.log(`  out of stock       ${o.outOfStock}`);
+  console.log(`  declined (token)   ${o.declined}`);
+  console.log(`  timed out          ${o.timedOut}`);
+  console.log(`  cancelled by customer ${o.cancelledByCustomer}`);
+  console.log(`  refused at the door ${o.refusedAtDoor} (503 after every retry; ${o.doorAnswers} 503 answers in all)`);
+  console.log(`  completed of what could complete ${(o.completedOfPossible * 100).toFixed(1)} %`);
   console.log(`  drain time         ${(report.drainMs / 1000).toFixed(1)} s`);
   console.log(`  total time         ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(`violations: ${report.violations.length}`);

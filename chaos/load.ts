@@ -1,6 +1,6 @@
 // Open-loop load generator: places orders at a target rate whatever the answers, as a careful
 // client: every order has an Idempotency-Key and is retried with the same key on network
-// errors, 5xx and 409. Every request and answer is recorded (JSON lines) for the checker.
+// errors, 5xx and 409 (a 503 after its Retry-After). Every request and answer is recorded (JSON lines) for the checker.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { uuidv7 } from 'uuidv7';
 
@@ -26,6 +26,8 @@ export interface LoadRecord {
   status: number | null;
   orderId: string | null;
   attempts: number;
+  /** 503 answers (the door refused, or the service was briefly unavailable): retried after Retry-After. */
+  refusals: number;
   error?: string;
 }
 
@@ -46,14 +48,23 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord[]> {
     const quantity = 1 + Math.floor(opts.random() * 3);
     const token = opts.tokens[Math.floor(opts.random() * opts.tokens.length)];
     inFlight.push(
-      placeWithRetries(opts, { i, key: uuidv7(), sku, quantity, token, sentAt: new Date().toISOString(), status: null, orderId: null, attempts: 0 }).then(
-        (r) => {
-          records.push(r);
-          done++;
-          if (r.status === 201) ok++;
-          appendFileSync(opts.recordFile, `${JSON.stringify(r)}\n`);
-        },
-      ),
+      placeWithRetries(opts, {
+        i,
+        key: uuidv7(),
+        sku,
+        quantity,
+        token,
+        sentAt: new Date().toISOString(),
+        status: null,
+        orderId: null,
+        attempts: 0,
+        refusals: 0,
+      }).then((r) => {
+        records.push(r);
+        done++;
+        if (r.status === 201) ok++;
+        appendFileSync(opts.recordFile, `${JSON.stringify(r)}\n`);
+      }),
     );
   }
   await Promise.all(inFlight);
@@ -70,6 +81,7 @@ async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadR
     items: [{ sku: r.sku, quantity: r.quantity, unitPriceCents: 199 }],
   });
   const giveUp = Date.now() + (opts.giveUpMs ?? 120_000);
+  let retryAfterMs: number | undefined;
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2_000)) {
     r.attempts++;
     try {
@@ -88,12 +100,18 @@ async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadR
       }
       r.error = text.slice(0, 200);
       if (res.status < 500 && res.status !== 409) return r;
+      if (res.status === 503) {
+        // As asked: come back after Retry-After, with the same key.
+        r.refusals++;
+        retryAfterMs = Number(res.headers.get('retry-after') ?? 1) * 1000;
+      }
     } catch (error) {
       r.status = null;
       r.error = (error as Error).message;
     }
     if (Date.now() > giveUp) return r;
-    await new Promise((res) => setTimeout(res, backoff));
+    await new Promise((res) => setTimeout(res, retryAfterMs ?? backoff));
+    retryAfterMs = undefined;
   }
 }
 

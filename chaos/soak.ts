@@ -11,6 +11,7 @@ import { check, type CheckInput, type CheckReport } from './checker.ts';
 import { consumerLag } from './drain.ts';
 import { ACTIONS, type FaultRecord } from './faults.ts';
 import { runLoad, seededRandom } from './load.ts';
+import { outcome, type Outcome } from './outcome.ts';
 import { setStockLevel } from '@shop/testkit/stock';
 
 const exec = promisify(execFile);
@@ -56,6 +57,7 @@ async function withPause(first: FaultRecord[], ms: number, recover: () => Promis
 
 export interface SoakResult extends CheckReport {
   faults: FaultRecord[];
+  outcome: Outcome;
   drainMs: number;
   /** What the checker needs to run again (e.g. after a deliberate corruption). */
   input: CheckInput;
@@ -118,7 +120,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const drainMs = Date.now() - drainStart;
   const input: CheckInput = { records, startStock, poisonKeys, since };
   const report = await check(input);
-  return { ...report, faults, drainMs, input };
+  return { ...report, faults, drainMs, input, outcome: await outcome(records) };
 }
 
 /**

@@ -20,9 +20,7 @@ await runService<PrismaClient>({
       help: 'Consumed batches decided again after a product version moved',
       labelNames: [],
     });
-    await ctx.consume(
-      [TOPICS.order],
-      orderEventsHandler(ctx.sql, () => conflicts.inc()),
-    );
+    const onConflict = () => conflicts.inc();
+    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql, onConflict));
   },
 });

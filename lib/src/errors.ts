@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   unauthorized: { canRetry: false },
   forbidden: { canRetry: false },
   rate_limited: { canRetry: true },
+  overloaded: { canRetry: true },
   precondition_failed: { canRetry: false },
   precondition_required: { canRetry: false },
   idempotency_key_missing: { canRetry: false },

@@ -42,6 +42,8 @@ export interface Health {
 const GROUPS: Record<string, string[]> = Object.fromEntries(SERVICES.map((s) => [s.name, s.consumes.map((c) => TOPICS[c])]));
 const RELAY_TIMEOUT_MS = 1_500;
 const WINDOW_MS = 15 * 60_000;
+/** events/s is averaged over this long. */
+const RATE_WINDOW_MS = 5_000;
 
 export class DashboardMonitor {
   readonly samples: Sample[] = [];
@@ -50,7 +52,8 @@ export class DashboardMonitor {
   kafkaUp = false;
   relayUp = false;
   private latestSlots: SlotReport[] = [];
-  private lastPublished?: { t: number; total: number };
+  /** Readings of the relay's published counter over the last RATE_WINDOW_MS. */
+  private published: { t: number; total: number }[] = [];
 
   private readonly relayUrl: string;
   private readonly admin: Admin;
@@ -93,13 +96,14 @@ export class DashboardMonitor {
     this.relayUp = relay !== undefined;
     const slots = relay?.slots ?? [];
     this.latestSlots = slots;
-    // A relay restart sets its counter back to 0: no negative rate, start over from there.
-    const published = relay?.published ?? this.lastPublished?.total ?? 0;
-    const rate =
-      this.lastPublished && published >= this.lastPublished.total
-        ? ((published - this.lastPublished.total) * 1000) / Math.max(1, now - this.lastPublished.t)
-        : 0;
-    this.lastPublished = { t: now, total: published };
+    // The rate over the last few seconds, so a burst shorter than one poll still shows. A relay
+    // restart sets its counter back to 0: no negative rate, start over from there.
+    const published = relay?.published ?? this.published.at(-1)?.total ?? 0;
+    if (published < (this.published.at(-1)?.total ?? 0)) this.published = [];
+    this.published.push({ t: now, total: published });
+    while (this.published.length > 1 && this.published[0].t < now - RATE_WINDOW_MS) this.published.shift();
+    const first = this.published[0];
+    const rate = this.published.length > 1 ? ((published - first.total) * 1000) / Math.max(1, now - first.t) : 0;
     this.samples.push({
       t: now,
       lagBytes: Object.fromEntries(slots.map((s) => [s.database, s.lagBytes ?? 0])),

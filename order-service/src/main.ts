@@ -3,6 +3,7 @@ import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
 import { PrismaClient } from './generated/prisma/client.ts';
+import { openDoor } from './handlers/admission.ts';
 import { startDeadlineSweeper } from './handlers/deadline-sweeper.ts';
 import { workflowHandler } from './handlers/workflow.ts';
 import { orderRoutes } from './routes/orders.ts';
@@ -18,7 +19,16 @@ await runService<PrismaClient>({
     const sweepMs = env.int('ORDER_DEADLINE_SWEEP_MS', 1_000, { min: 50 });
     const faultKillAfterCommit = env.bool('FAULT_KILL_AFTER_ORDER_COMMIT', false);
     const rateLimitPerMinute = env.int('ORDER_RATE_LIMIT_PER_MIN', 0, { min: 0 });
+    const admission = {
+      lateMs: env.int('ORDER_ADMISSION_LATE_MS', 5_000, { min: 1 }),
+      maxLate: env.int('ORDER_ADMISSION_MAX_LATE', 200, { min: 0 }),
+      maxOpen: env.int('ORDER_ADMISSION_MAX_OPEN', 50_000, { min: 0 }),
+      refreshMs: env.int('ORDER_ADMISSION_REFRESH_MS', 500, { min: 50, max: 1_000 }),
+      retryAfterSeconds: env.int('ORDER_ADMISSION_RETRY_AFTER_S', 2, { min: 1, max: 60 }),
+    };
     env.done();
+    const door = openDoor(ctx.sql, ctx.registry, admission);
+    ctx.onClose(async () => door.stop());
     await ctx.app.register(orderRoutes, {
       prisma: ctx.prisma,
       sql: ctx.sql,
@@ -26,6 +36,7 @@ await runService<PrismaClient>({
       idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000,
       faultKillAfterCommit,
       rateLimitPerMinute,
+      door,
     });
     await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql));
     ctx.onClose(startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs));

@@ -42,7 +42,7 @@ describe('the service manifest', () => {
       expect(read(schema)).toContain(`output       = "../../${s.name}/src/generated/prisma"`);
       expect(Object.keys(TOPICS)).toContain(s.publishes);
       // what main.ts subscribes to is what the manifest says it consumes
-      const consumeLine = read(`${s.name}/src/main.ts`).match(/consume\(\[([^\]]*)\]/)?.[1] ?? '';
+      const consumeLine = read(`${s.name}/src/main.ts`).match(/consume\(\s*\[([^\]]*)\]/)?.[1] ?? '';
       expect(
         consumeLine
           .split(',')

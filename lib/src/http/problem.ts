@@ -77,7 +77,8 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return sendProblem(reply, request, 400, 'validation', 'the request does not match the schema', { errors });
   }
   if (error instanceof AppError) {
-    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A retryable 5xx (overload, a dependency briefly away) is the system working as designed: warn, not error.
+    if (error.status >= 500) request.log[error.canRetry ? 'warn' : 'error']({ err: error }, 'request failed');
     return sendProblem(reply, request, error.status, error.code, error.message, error.details ?? {});
   }
   const known = error.code ? FASTIFY_CLIENT_ERRORS[error.code] : undefined;

@@ -189,3 +189,18 @@ export async function lockOverdue(tx: Tx, limit: number): Promise<string[]> {
   );
   return rows.map((r) => r.id);
 }
+
+/**
+ * The open orders: how many, how many placed more than `lateMs` ago, the oldest one's age. Reads
+ * the open orders through the partial index on open statuses (the statuses written out, as in
+ * lockOverdue), so it costs what the backlog holds, not the table.
+ */
+export async function readBacklog(db: SqlDatabase, lateMs: number): Promise<{ open: number; late: number; oldestMs: number }> {
+  const [row] = await db.query<{ open: number; late: number; oldest_ms: number | null }>(
+    `SELECT count(*)::int AS open, count(*) FILTER (WHERE created_at < now() - $1 * interval '1 millisecond')::int AS late,
+            (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS oldest_ms
+       FROM orders WHERE status IN ('CREATED', 'PAYMENT_PENDING')`,
+    lateMs,
+  );
+  return { open: row.open, late: row.late, oldestMs: row.oldest_ms ?? 0 };
+}

@@ -9,6 +9,7 @@ import { placeOrder } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 import { appendOrderEvents, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, releaseExpiredKey } from '../db/orders.ts';
+import type { Door } from '../handlers/admission.ts';
 import { changeOrder } from '../handlers/change-order.ts';
 import { IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
 
@@ -57,6 +58,8 @@ export interface OrderRouteOptions {
   faultKillAfterCommit: boolean;
   /** Orders per minute per client (customerId), 0 = off (ORDER_RATE_LIMIT_PER_MIN). */
   rateLimitPerMinute: number;
+  /** Back-pressure: refuses new orders while the workflow is too far behind. */
+  door: Door;
 }
 
 export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOptions) {
@@ -79,7 +82,11 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
           });
         }
       },
-      preHandler: rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId }),
+      // After the Idempotency-Key (a replay is served whatever the load; a 503 frees the key again).
+      preHandler: [
+        async (_request, reply) => opts.door.check(reply),
+        rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId }),
+      ],
       schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 429, 503]) },
     },
     async (request, reply) => {
