@@ -15,7 +15,12 @@ await runService<PrismaClient>({
   PrismaClient,
   setup: async (ctx) => {
     const env = new EnvReader();
-    const deadlineMs = env.int('ORDER_DEADLINE_MS', 30_000, { min: 100 });
+    // Each step of an order has its own deadline, and the whole order one more (README, "Deadlines").
+    const deadlines = {
+      reservationMs: env.int('ORDER_RESERVATION_DEADLINE_MS', 30_000, { min: 100 }),
+      paymentMs: env.int('ORDER_PAYMENT_DEADLINE_MS', 60_000, { min: 100 }),
+      overallMs: env.int('ORDER_DEADLINE_MS', 120_000, { min: 100 }),
+    };
     const sweepMs = env.int('ORDER_DEADLINE_SWEEP_MS', 1_000, { min: 50 });
     const faultKillAfterCommit = env.bool('FAULT_KILL_AFTER_ORDER_COMMIT', false);
     const rateLimitPerMinute = env.int('ORDER_RATE_LIMIT_PER_MIN', 0, { min: 0 });
@@ -32,13 +37,13 @@ await runService<PrismaClient>({
     await ctx.app.register(orderRoutes, {
       prisma: ctx.prisma,
       sql: ctx.sql,
-      deadlineMs,
+      deadlines,
       idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000,
       faultKillAfterCommit,
       rateLimitPerMinute,
       door,
     });
-    await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql));
-    ctx.onClose(startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs));
+    await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql, deadlines));
+    ctx.onClose(startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs, deadlines));
   },
 });

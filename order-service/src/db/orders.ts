@@ -78,6 +78,7 @@ export async function releaseExpiredKey(db: Db, key: string): Promise<number> {
 
 type OrderRow = {
   id: string;
+  created_at: Date;
   customer_id: string;
   status: OrderStatus;
   cancel_reason: CancelReason | null;
@@ -92,7 +93,7 @@ type OrderRow = {
  */
 export async function lockOrders(tx: Tx, ids: string[]): Promise<Map<string, OrderState>> {
   const rows = await tx.$queryRawUnsafe<OrderRow[]>(
-    'SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    'SELECT id::text, created_at, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
     ids,
   );
   return new Map(
@@ -100,6 +101,7 @@ export async function lockOrders(tx: Tx, ids: string[]): Promise<Map<string, Ord
       r.id,
       {
         id: r.id,
+        placedAt: new Date(r.created_at),
         customerId: r.customer_id,
         status: r.status,
         cancelReason: r.cancel_reason,
@@ -116,6 +118,8 @@ export interface StatusChange {
   orderId: string;
   status: OrderStatus;
   cancelReason: CancelReason | null;
+  /** The deadline of the step it entered (undefined: keep the one it has). */
+  deadlineAt?: Date;
   cause: Cause;
 }
 
@@ -130,8 +134,10 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<voi
   const orders = [...last.values()];
   await tx.$executeRawUnsafe(
     `WITH o AS (
-       UPDATE orders o SET status = u.status, cancel_reason = u.reason, version = o.version + u.steps, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS u(id, status, reason, steps) WHERE o.id = u.id
+       UPDATE orders o SET status = u.status, cancel_reason = u.reason, deadline_at = COALESCE(u.deadline_at, o.deadline_at),
+                           version = o.version + u.steps, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $10::timestamptz[]) AS u(id, status, reason, steps, deadline_at)
+        WHERE o.id = u.id
      )
      INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type)
      SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[])`,
@@ -144,6 +150,7 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<voi
     changes.map((c) => c.cancelReason),
     changes.map((c) => c.cause.eventId),
     changes.map((c) => c.cause.type),
+    orders.map((o) => o.change.deadlineAt?.toISOString() ?? null),
   );
 }
 

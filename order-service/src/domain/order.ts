@@ -7,8 +7,36 @@ export const ORDER_STATUSES = ['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCE
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['COMPLETED', 'CANCELLED']);
 
+/** How long each step may take, and the whole order (ORDER_RESERVATION_DEADLINE_MS, ORDER_PAYMENT_DEADLINE_MS, ORDER_DEADLINE_MS). */
+export interface Deadlines {
+  reservationMs: number;
+  paymentMs: number;
+  overallMs: number;
+}
+
+/**
+ * When an order that entered `status` at `enteredAt` is cancelled (TIMEOUT) if it has not moved
+ * on: its step's deadline, never past the overall one. Undefined for a terminal order.
+ */
+export function stepDeadline(status: OrderStatus, placedAt: Date, enteredAt: Date, d: Deadlines): Date | undefined {
+  const overall = placedAt.getTime() + d.overallMs;
+  switch (status) {
+    case 'CREATED':
+      return new Date(Math.min(enteredAt.getTime() + d.reservationMs, overall));
+    case 'PAYMENT_PENDING':
+      return new Date(Math.min(enteredAt.getTime() + d.paymentMs, overall));
+    case 'COMPLETED':
+    case 'CANCELLED':
+      return undefined;
+    default:
+      return assertNever(status);
+  }
+}
+
 export interface OrderState {
   id: string;
+  /** When it was placed (the overall deadline counts from here). */
+  placedAt: Date;
   customerId: string;
   status: OrderStatus;
   cancelReason: CancelReason | null;
@@ -35,13 +63,14 @@ export type Decision =
   | { outcome: 'ignored'; why: string }
   | { outcome: 'rejected'; why: string };
 
-export function placeOrder(input: { id: string; customerId: string; currency: string; paymentToken: string; items: OrderLine[] }): {
+export function placeOrder(input: { id: string; placedAt: Date; customerId: string; currency: string; paymentToken: string; items: OrderLine[] }): {
   state: OrderState;
   events: OrderEvent[];
 } {
   const totalCents = input.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
   const state: OrderState = {
     id: input.id,
+    placedAt: input.placedAt,
     customerId: input.customerId,
     status: 'CREATED',
     cancelReason: null,

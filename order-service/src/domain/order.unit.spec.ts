@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { decide, ORDER_MESSAGES, ORDER_STATUSES, placeOrder, type Decision, type OrderMessage, type OrderState, type OrderStatus } from './order.ts';
+import {
+  decide,
+  ORDER_MESSAGES,
+  ORDER_STATUSES,
+  placeOrder,
+  stepDeadline,
+  type Decision,
+  type OrderMessage,
+  type OrderState,
+  type OrderStatus,
+} from './order.ts';
 
 const state = (status: OrderStatus): OrderState => ({
   id: '01a212f1-ece1-7620-ac90-27a284ff69ba',
+  placedAt: new Date('2026-12-01T12:00:00Z'),
   customerId: 'c1',
   status,
   cancelReason: status === 'CANCELLED' ? 'PAYMENT_DECLINED' : null,
@@ -73,6 +84,7 @@ describe('order state machine', () => {
   it('places an order with its total: one OrderCreated with every line, which is also the reservation request', () => {
     const { state: s, events } = placeOrder({
       id: 'o1',
+      placedAt: new Date(),
       customerId: 'c',
       currency: 'EUR',
       paymentToken: 'tok_ok',
@@ -85,5 +97,17 @@ describe('order state machine', () => {
     expect(s).toMatchObject({ status: 'CREATED', totalCents: 550 });
     expect(events.map((e) => e.type)).toEqual(['OrderCreated']);
     expect(events[0].payload).toMatchObject({ orderId: 'o1', customerId: 'c', currency: 'EUR', totalCents: 550 });
+  });
+
+  it('gives each step its own deadline, never past the overall one', () => {
+    const d = { reservationMs: 30_000, paymentMs: 60_000, overallMs: 120_000 };
+    const placed = new Date('2026-12-01T12:00:00Z');
+    const at = (s: number) => new Date(placed.getTime() + s * 1000);
+    expect(stepDeadline('CREATED', placed, placed, d)).toEqual(at(30));
+    expect(stepDeadline('PAYMENT_PENDING', placed, at(10), d)).toEqual(at(70));
+    // reserved late: the overall deadline is the nearer one
+    expect(stepDeadline('PAYMENT_PENDING', placed, at(100), d)).toEqual(at(120));
+    expect(stepDeadline('CREATED', placed, placed, { ...d, overallMs: 10_000 })).toEqual(at(10));
+    expect([stepDeadline('COMPLETED', placed, at(5), d), stepDeadline('CANCELLED', placed, at(5), d)]).toEqual([undefined, undefined]);
   });
 });

@@ -4,7 +4,7 @@
 // their history in one statement. The events the decisions produced are returned for the caller
 // to append: the consumer runner does it for replies.
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
-import { decide, type OrderMessage, type OrderState, type OrderStatus } from '../domain/order.ts';
+import { decide, stepDeadline, type Deadlines, type OrderMessage, type OrderState, type OrderStatus } from '../domain/order.ts';
 import { lockOrders, storeChanges, type Cause, type StatusChange } from '../db/orders.ts';
 import type { Tx } from '@shop/lib/db/prisma';
 
@@ -19,9 +19,17 @@ export type Change =
 export interface OrderBook {
   orders: Map<string, OrderState>;
   changes: StatusChange[];
+  /** The clock of the batch: a step entered now gets its deadline from here. */
+  now: Date;
+  deadlines: Deadlines;
 }
 
-export const openBook = async (tx: Tx, orderIds: string[]): Promise<OrderBook> => ({ orders: await lockOrders(tx, orderIds), changes: [] });
+export const openBook = async (tx: Tx, orderIds: string[], deadlines: Deadlines): Promise<OrderBook> => ({
+  orders: await lockOrders(tx, orderIds),
+  changes: [],
+  now: new Date(),
+  deadlines,
+});
 
 export const closeBook = (tx: Tx, book: OrderBook): Promise<void> => storeChanges(tx, book.changes);
 
@@ -38,7 +46,13 @@ export function applyMessage(book: OrderBook, orderId: string, message: OrderMes
       return { outcome: 'compensate', from: state.status, to: state.status, events: decision.events };
     case 'changed':
       book.orders.set(orderId, { ...state, status: decision.status, cancelReason: decision.cancelReason });
-      book.changes.push({ orderId, status: decision.status, cancelReason: decision.cancelReason, cause });
+      book.changes.push({
+        orderId,
+        status: decision.status,
+        cancelReason: decision.cancelReason,
+        deadlineAt: stepDeadline(decision.status, state.placedAt, book.now, book.deadlines),
+        cause,
+      });
       return { outcome: 'changed', from: state.status, to: decision.status, events: decision.events };
     default:
       return assertNever(decision);
@@ -46,8 +60,8 @@ export function applyMessage(book: OrderBook, orderId: string, message: OrderMes
 }
 
 /** One message for one order, in the caller's transaction. */
-export async function changeOrder(tx: Tx, orderId: string, message: OrderMessage, cause: Cause): Promise<Change> {
-  const book = await openBook(tx, [orderId]);
+export async function changeOrder(tx: Tx, orderId: string, message: OrderMessage, cause: Cause, deadlines: Deadlines): Promise<Change> {
+  const book = await openBook(tx, [orderId], deadlines);
   const change = applyMessage(book, orderId, message, cause);
   await closeBook(tx, book);
   return change;

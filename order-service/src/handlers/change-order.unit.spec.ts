@@ -4,6 +4,7 @@ import { applyMessage, type OrderBook } from './change-order.ts';
 
 const order = (id: string): OrderState => ({
   id,
+  placedAt: new Date('2026-12-01T12:00:00Z'),
   customerId: 'c',
   status: 'CREATED',
   cancelReason: null,
@@ -21,6 +22,8 @@ describe('a batch of replies decided over one order book', () => {
         ['o2', order('o2')],
       ]),
       changes: [],
+      now: new Date('2026-12-01T12:00:10Z'),
+      deadlines: { reservationMs: 30_000, paymentMs: 60_000, overallMs: 120_000 },
     };
     const changes = [
       applyMessage(book, 'o1', { type: 'StockReserved' }, cause('StockReserved')),
@@ -39,6 +42,9 @@ describe('a batch of replies decided over one order book', () => {
     ]);
     expect(book.changes.map((c) => `${c.orderId} ${c.status}`)).toEqual(['o1 PAYMENT_PENDING', 'o2 CANCELLED', 'o1 COMPLETED']);
     expect(book.orders.get('o1')?.status).toBe('COMPLETED');
+    // Entering PAYMENT_PENDING (at the batch's clock) starts the payment step's deadline.
+    expect(book.changes[0].deadlineAt).toEqual(new Date('2026-12-01T12:01:10Z'));
+    expect(book.changes[2].deadlineAt).toBeUndefined();
     expect(book.orders.get('o2')).toMatchObject({ status: 'CANCELLED', cancelReason: 'OUT_OF_STOCK' });
   });
 });

@@ -4,18 +4,19 @@ import type { Logger } from '@shop/lib/logger';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import { appendOrderEvents, lockOverdue } from '../db/orders.ts';
 import { changeOrder } from './change-order.ts';
+import type { Deadlines } from '../domain/order.ts';
 
 const BATCH = 100;
 const MAX_BATCHES_PER_SWEEP = 50;
 
-export function startDeadlineSweeper(db: SqlDatabase, logger: Logger, intervalMs: number): () => Promise<void> {
+export function startDeadlineSweeper(db: SqlDatabase, logger: Logger, intervalMs: number, deadlines: Deadlines): () => Promise<void> {
   let running: Promise<void> | undefined;
   let stopped = false;
   const sweepBatch = async (): Promise<number> => {
     const cancelled = await db.transaction(async (tx) => {
       const ids = await lockOverdue(tx, BATCH);
       for (const id of ids) {
-        const change = await changeOrder(tx, id, { type: 'DeadlinePassed' }, { eventId: null, type: 'DeadlinePassed' });
+        const change = await changeOrder(tx, id, { type: 'DeadlinePassed' }, { eventId: null, type: 'DeadlinePassed' }, deadlines);
         if (change.outcome === 'changed' || change.outcome === 'compensate') await appendOrderEvents(tx, id, change.events, null);
       }
       return ids;

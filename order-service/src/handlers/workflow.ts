@@ -5,7 +5,7 @@ import { assertNever, type InventoryEvent, type PaymentEvent } from '@shop/lib/e
 import { batchDecider, type Outcome } from '@shop/lib/messaging/transactional';
 import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
 import type { Logger } from '@shop/lib/logger';
-import type { OrderMessage } from '../domain/order.ts';
+import type { Deadlines, OrderMessage } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import { applyMessage, closeBook, openBook, type OrderBook } from './change-order.ts';
 
@@ -50,13 +50,14 @@ function apply(book: OrderBook, event: Envelope<Reply>, log: Logger): Outcome {
   }
 }
 
-export function workflowHandler(db: SqlDatabase): MessageHandler<Reply> {
+export function workflowHandler(db: SqlDatabase, deadlines: Deadlines): MessageHandler<Reply> {
   return batchDecider<Reply, OrderBook>(db, {
     handles: (event) => toOrderMessage(event) !== undefined,
     load: (tx, events) =>
       openBook(
         tx,
         events.map((e) => toOrderMessage(e)!.orderId),
+        deadlines,
       ),
     apply,
     store: closeBook,

@@ -5,7 +5,7 @@ import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/lib/errors';
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { noBody, responses } from '@shop/lib/http/schemas';
-import { placeOrder } from '../domain/order.ts';
+import { placeOrder, stepDeadline, type Deadlines } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 import { appendOrderEvents, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, releaseExpiredKey } from '../db/orders.ts';
@@ -52,7 +52,7 @@ const reused = () => new AppError('idempotency_key_reused', 'this Idempotency-Ke
 export interface OrderRouteOptions {
   prisma: Db;
   sql: SqlDatabase;
-  deadlineMs: number;
+  deadlines: Deadlines;
   idempotencyTtlMs: number;
   /** Failure injection: SIGKILL this process right after an order commits, before the reply. */
   faultKillAfterCommit: boolean;
@@ -92,13 +92,14 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
     async (request, reply) => {
       const { body } = request;
       const idem = request.idempotency!;
-      const placed = placeOrder({ id: uuidv7(), ...body });
+      const placedAt = new Date();
+      const placed = placeOrder({ id: uuidv7(), placedAt, ...body });
       const insert = () =>
         insertOrder(opts.sql, {
           state: placed.state,
           items: body.items,
           idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
-          deadlineAt: new Date(Date.now() + opts.deadlineMs),
+          deadlineAt: stepDeadline('CREATED', placedAt, placedAt, opts.deadlines)!,
           events: placed.events,
         });
       // The insert is tried first: the database's unique key is the last word on the
@@ -185,7 +186,7 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
     async (request, reply) => {
       const { id } = request.params;
       await opts.sql.transaction(async (tx) => {
-        const change = await changeOrder(tx, id, { type: 'CancelOrder' }, { eventId: null, type: 'CancelOrder' });
+        const change = await changeOrder(tx, id, { type: 'CancelOrder' }, { eventId: null, type: 'CancelOrder' }, opts.deadlines);
         if (change.outcome === 'missing') throw notFound(`order ${id}`);
         // Anything but a status change is refused; throwing rolls back whatever was stored.
         if (change.outcome !== 'changed')
