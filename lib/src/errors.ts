@@ -62,8 +62,28 @@ export const notFound = (what: string) => new AppError('not_found', `${what} not
 export const conflict = (code: ErrorCode, message: string, details?: Record<string, unknown>) => new AppError(code, message, { status: 409, details });
 export const invalid = (message: string, details?: Record<string, unknown>) => new AppError('invalid', message, { status: 400, details });
 
-/** Postgres / driver failures that a retry can fix: lost connections, serialization and lock failures. */
-const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03', '53300', '08000', '08003', '08006', '08001', '08004']);
+/**
+ * Postgres / driver failures that a retry can fix: lost connections, serialization and lock
+ * failures, and a database that refuses writes for a while (25006: read-only, as during a
+ * failover or with default_transaction_read_only; 53100: disk full; 53200: out of memory).
+ */
+const TRANSIENT_SQLSTATES = new Set([
+  '40001',
+  '40P01',
+  '55P03',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53100',
+  '53200',
+  '53300',
+  '25006',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
 const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
 // Prisma's own codes for an unreachable/closed database, a transaction conflict or deadlock,
 // and a transaction that died with its connection.

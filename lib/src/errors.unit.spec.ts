@@ -16,6 +16,11 @@ describe('isTransient', () => {
     ['a retryable cause', new Error('outer', { cause: Object.assign(new Error('inner'), { code: '40P01' }) })],
     ['a deadlock from pg itself (SqlDatabase)', Object.assign(new Error('deadlock detected'), { code: '40P01' })],
     ['a busy pool', Object.assign(new AppError('database_busy', 'x', { canRetry: true }))],
+    [
+      'a database that refuses writes for now (25006, read-only)',
+      Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }),
+    ],
+    ['a full disk (53100)', Object.assign(new Error('could not extend file'), { code: '53100' })],
   ])('retries %s', (_name, error) => expect(isTransient(error)).toBe(true));
 
   it.each([

@@ -70,7 +70,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
         params: Params,
         headers: PutHeaders,
         body: PutBody,
-        response: responses({ 200: ProductView, 201: ProductView }, [400, 401, 403, 404, 409, 412, 413, 415, 428]),
+        response: responses({ 200: ProductView, 201: ProductView }, [400, 401, 403, 404, 409, 412, 413, 415, 428, 503]),
       },
     },
     async (request, reply) => {
@@ -98,7 +98,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
     '/products/:sku/adjustments',
     {
       preHandler: requireAdmin(opts.adminToken),
-      schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductView }, [400, 401, 403, 404, 409, 413, 415, 422]) },
+      schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductView }, [400, 401, 403, 404, 409, 413, 415, 422, 503]) },
     },
     async (request, reply) => {
       const { sku } = request.params;
