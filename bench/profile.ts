@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/testkit/processes';
+import { STACK_INSTANCES, stackDown, stackUp, type StackProcess } from '@shop/testkit/processes';
 import { foldedText, largestShares, mergeSummaries, summarizeProfile, type CpuProfile, type ProfileSummary } from './cpuprofile.ts';
 import { e2eRun, warmUp } from './e2e.ts';
 import { flameGraphSvg } from './flamegraph.ts';
@@ -42,12 +42,12 @@ export async function profileBench(rate = Number(process.env.BENCH_RATE ?? 120),
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   const summaries: ProfiledRun['summaries'] = {};
   const rows: string[][] = [];
-  for (const name of STACK_PROCESSES) {
+  for (const { name, app } of STACK_INSTANCES) {
     // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread; the others
     // are workers (the relay's Kafka encoders).
     const threads = files.map((f) => f.split('.')).filter((part) => part[3] === String(pids[name]));
     if (threads.length === 0) {
-      rows.push([name, run.cpuMsPerOrder[name].toFixed(2), 'no profile written', '']);
+      rows.push([name, run.cpuMsPerOrder[app].toFixed(2), 'no profile written', '']);
       continue;
     }
     const parts = threads.map((part) => {
@@ -61,7 +61,7 @@ export async function profileBench(rate = Number(process.env.BENCH_RATE ?? 120),
     summaries[name] = summary;
     writeFileSync(join(dir, `${name}.folded`), foldedText(summary.folded));
     writeFileSync(join(dir, `${name}.svg`), flameGraphSvg(summary.folded, `${name}: ${rate} orders/s for ${seconds} s, placement window only`));
-    rows.push([name, run.cpuMsPerOrder[name].toFixed(2), String(summary.busySamples), largestShares(summary, 7)]);
+    rows.push([name, run.cpuMsPerOrder[app].toFixed(2), String(summary.busySamples), largestShares(summary, 7)]);
   }
   console.log(
     table([`process (${rate}/s for ${seconds} s, under --cpu-prof)`, 'CPU ms per order (/proc)', 'busy samples', 'largest shares of busy samples'], rows),

@@ -5,7 +5,8 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { uuidv7 } from 'uuidv7';
 
 export interface LoadOptions {
-  orderUrl: string;
+  /** Every order-service copy: requests take turns, and a retry goes to the next one (a dead copy costs one try). */
+  orderUrls: string[];
   orders: number;
   rate: number;
   skus: string[];
@@ -85,7 +86,8 @@ async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadR
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 2_000)) {
     r.attempts++;
     try {
-      const res = await fetch(`${opts.orderUrl}/orders`, {
+      const url = opts.orderUrls[(r.i + r.attempts) % opts.orderUrls.length];
+      const res = await fetch(`${url}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'idempotency-key': r.key },
         body,

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { toolKafka } from '@shop/testkit/kafka';
 import pg from 'pg';
 import { REPO_ROOT, serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { STACK_PROCESSES, stackUp, STATE_DIR } from '@shop/testkit/processes';
+import { instancesOf, SERVICE_INSTANCES, STACK_INSTANCES, STACK_PROCESSES, stackUp, STATE_DIR } from '@shop/testkit/processes';
 import { check, type CheckInput, type CheckReport } from './checker.ts';
 import { consumerLag } from './drain.ts';
 import { ACTIONS, type FaultRecord } from './faults.ts';
@@ -23,10 +23,20 @@ export interface SoakOptions {
   rate: number;
 }
 
+let relayKills = 0;
+
 /** One fault = an injection and, after a pause, its recovery. Kinds are cycled so every kind appears. */
 const FAULTS: { name: string; run: (random: () => number) => Promise<FaultRecord[]> }[] = [
-  { name: 'kill service', run: async (r) => killAndRestart(STACK_PROCESSES[Math.floor(r() * 4)]) },
-  { name: 'kill relay', run: async () => killAndRestart('outbox-relay') },
+  { name: 'kill service', run: async (r) => killAndRestart(SERVICE_INSTANCES[Math.floor(r() * SERVICE_INSTANCES.length)]) },
+  {
+    name: 'kill relay',
+    // With two relays, they take turns: the first kill hits the active one, and each kill after
+    // that the one that took its slots over (a kill of a standby would prove nothing).
+    run: async () => {
+      const relays = instancesOf('outbox-relay');
+      return killAndRestart(relays[relayKills++ % relays.length]);
+    },
+  },
   { name: 'kafka outage', run: async () => withPause([await ACTIONS['kafka-stop']()], 4_000, () => ACTIONS['kafka-start']()) },
   { name: 'pg restart', run: async () => [await ACTIONS['pg-restart']()] },
   {
@@ -85,7 +95,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const recordFile = join(STATE_DIR, 'chaos', `load-${run}.jsonl`);
   const started = Date.now();
   const load = runLoad({
-    orderUrl: `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`,
+    orderUrls: STACK_INSTANCES.filter((p) => p.app === 'order-service').map((p) => `http://127.0.0.1:${p.port}`),
     orders: opts.orders,
     rate: opts.rate,
     skus,

@@ -3,10 +3,11 @@
 //   start   foreground, logs prefixed on this terminal, Ctrl-C stops everything
 //   up      background (pid files in .state/run, logs in .state/logs); starts only what is not
 //           running, so it also restarts a process that died; returns once all are ready
-//   down    stops the background processes (or only those named: down outbox-relay)
+//   down    stops the background processes, every copy (or only those named: down outbox-relay)
+//   STACK_INSTANCES=2 (or order-service=2,outbox-relay=2) runs more copies of the services and the relay
 //   status  shows what runs
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,8 +21,9 @@ mkdirSync(LOGS, { recursive: true });
 const HOST = process.env.HOST ?? '127.0.0.1';
 // The processes and their ports come from the manifest (TypeScript: this script runs on a Node
 // that strips types, which scripts/run.sh guarantees).
-const { STACK, portOf } = await import('../lib/src/manifest.ts');
-export const PROCESSES = STACK.map((p) => ({ name: p.name, port: portOf(p) }));
+// STACK_INSTANCES=2 (or order-service=2,outbox-relay=2) runs more copies: <name>-2 on port + 1000.
+const { stackInstances } = await import('../lib/src/manifest.ts');
+export const PROCESSES = stackInstances(process.env);
 
 // The processes run on the Node that runs this script (scripts/run.sh picks it) and load our
 // TypeScript with Node's own type stripping. STACK_NODE names another binary, for benches that
@@ -32,7 +34,7 @@ const env = (p) => ({ ...process.env, PORT: String(p.port), ADMIN_TOKEN: process
 // STACK_NODE_ARGS: extra Node flags for every process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 // to profile the stack under a bench (Node refuses --cpu-prof in NODE_OPTIONS).
 const NODE_ARGS = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const args = (p) => [...NODE_ARGS, ...(runtime?.args ?? []), join(ROOT, p.name, 'src', 'main.ts')];
+const args = (p) => [...NODE_ARGS, ...(runtime?.args ?? []), join(ROOT, p.app, 'src', 'main.ts')];
 function requireTypeScript() {
   if (process.env.STACK_NODE || process.features.typescript) return;
   console.error(`Node ${process.version} cannot run the services' TypeScript: use npm start / npm run up, which run on Node >=24`);
@@ -100,7 +102,10 @@ async function up() {
 }
 
 async function down(...names) {
-  for (const p of PROCESSES.filter((q) => names.length === 0 || names.includes(q.name))) {
+  // Copies started under another STACK_INSTANCES are stopped too: every pid file counts.
+  const known = new Map(PROCESSES.map((p) => [p.name, p]));
+  for (const f of readdirSync(RUN)) if (f.endsWith('.pid') && !known.has(f.slice(0, -4))) known.set(f.slice(0, -4), { name: f.slice(0, -4) });
+  for (const p of [...known.values()].filter((q) => names.length === 0 || names.includes(q.name))) {
     const pid = runningPid(p);
     if (pid) {
       process.kill(pid, 'SIGTERM');

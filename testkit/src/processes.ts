@@ -5,11 +5,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '@shop/lib/db/databases';
-import { STACK, type StackProcessName } from '@shop/lib/manifest';
+import { SERVICES, stackInstances, type StackProcessName } from '@shop/lib/manifest';
 
-/** The services first, the relay last (the manifest's order): soak's "kill a service" picks among the services. */
-export const STACK_PROCESSES: readonly StackProcessName[] = STACK.map((p) => p.name);
-export type StackProcess = StackProcessName;
+/** Every copy stack.mjs runs (STACK_INSTANCES), first copies first, in the manifest's order. */
+export const STACK_INSTANCES = stackInstances();
+/** Their names: `order-service`, … and `order-service-2`, … when there are more copies. */
+export const STACK_PROCESSES: readonly string[] = STACK_INSTANCES.map((p) => p.name);
+export type StackProcess = string;
+/** The copies of one process of the manifest. */
+export const instancesOf = (app: StackProcessName): string[] => STACK_INSTANCES.filter((p) => p.app === app).map((p) => p.name);
+/** The copies of the four services (soak's "kill a service" picks among them). */
+export const SERVICE_INSTANCES: readonly string[] = STACK_INSTANCES.filter((p) => SERVICES.some((s) => s.name === p.app)).map((p) => p.name);
 
 /** stack.mjs's state folder (pid files in run/, logs in logs/). */
 export const STATE_DIR = process.env.SHOP_STATE_DIR ?? join(REPO_ROOT, '.state');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 import { TOPICS } from '@shop/lib/events/catalog';
-import { SERVICES, STACK } from '@shop/lib/manifest';
+import { SERVICES, STACK, stackInstances } from '@shop/lib/manifest';
 
 const read = (file: string) => readFileSync(join(REPO_ROOT, file), 'utf8');
 
@@ -51,5 +51,27 @@ describe('the service manifest', () => {
       ).toEqual([...s.consumes].sort());
     }
     expect(new Set(STACK.map((p) => p.port)).size).toBe(STACK.length);
+  });
+
+  it('runs the copies STACK_INSTANCES asks for: services and the relay, each copy on its own port, the console once', () => {
+    expect(stackInstances({}).map((p) => p.name)).toEqual(STACK.map((p) => p.name));
+    const two = stackInstances({ STACK_INSTANCES: '2' });
+    expect(two.map((p) => `${p.name}:${p.port}`)).toEqual([
+      ...STACK.map((p) => `${p.name}:${p.port}`),
+      'order-service-2:4001',
+      'inventory-service-2:4002',
+      'payment-service-2:4003',
+      'notification-service-2:4004',
+      'outbox-relay-2:4005',
+    ]);
+    expect(two.filter((p) => p.app === 'outbox-relay').map((p) => p.instance)).toEqual([1, 2]);
+    const some = stackInstances({ STACK_INSTANCES: 'inventory-service=3, outbox-relay=2', INVENTORY_PORT: '3102' });
+    expect(some.filter((p) => p.instance > 1).map((p) => `${p.name}:${p.port}`)).toEqual([
+      'inventory-service-2:4102',
+      'outbox-relay-2:4005',
+      'inventory-service-3:5102',
+    ]);
+    expect(() => stackInstances({ STACK_INSTANCES: 'ops-console=2' })).toThrow(/not <process>=<count>/);
+    expect(() => stackInstances({ STACK_INSTANCES: 'order-service=9' })).toThrow(/outside 1..4/);
   });
 });
