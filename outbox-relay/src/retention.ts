@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { repeatEvery } from '@shop/lib/repeat';
 import type { Logger } from '@shop/lib/logger';
 import type { RelayConfig } from './config.ts';
 import type { RelayMetrics } from './metrics.ts';
@@ -12,7 +13,9 @@ import type { OutboxStream } from './replication/stream.ts';
  */
 export function startRetention(config: RelayConfig, streams: OutboxStream[], pools: Map<string, pg.Pool>, metrics: RelayMetrics, logger: Logger): () => void {
   if (config.retentionMs <= 0) return () => undefined;
-  const timer = setInterval(async () => {
+  // repeatEvery, not setInterval: a pass slower than the interval delays the next one instead of
+  // stacking another DELETE of the same rows on it.
+  return repeatEvery(config.retentionIntervalMs, async () => {
     for (const stream of streams) {
       if (stream.state !== 'active') continue;
       const pool = pools.get(stream.source.name)!;
@@ -26,7 +29,5 @@ export function startRetention(config: RelayConfig, streams: OutboxStream[], poo
         logger.warn({ database: stream.source.name, err: (error as Error).message }, 'outbox pruning failed');
       }
     }
-  }, config.retentionIntervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  });
 }

@@ -4,7 +4,7 @@
 // the later one waits at its load and then decides on what the earlier one committed.
 import type { Tx } from '@shop/lib/db/prisma';
 import { LostRaceError } from '@shop/lib/messaging/transactional';
-import { emptyBook, type Line, type Product, type Reservation, type ReservationStatus, type StockBook } from '../domain/stock.ts';
+import { canSettle, emptyBook, type Line, type Product, type Reservation, type ReservationStatus, type StockBook } from '../domain/stock.ts';
 
 /** The reservations of `orderIds` with their lines, and the products they or `skus` name, all locked. */
 export async function loadBook(tx: Tx, orderIds: string[], skus: string[]): Promise<StockBook> {
@@ -16,7 +16,8 @@ export async function loadBook(tx: Tx, orderIds: string[], skus: string[]): Prom
     orderIds,
   );
   const reservations = new Map<string, Reservation>(rows.map((r) => [r.order_id, { status: r.status, lines: r.lines, created: false }]));
-  const wanted = new Set([...skus, ...rows.flatMap((r) => r.lines.map((l) => l.sku))]);
+  // Only a live reservation can be released or committed: the lines of settled ones move nothing.
+  const wanted = new Set([...skus, ...rows.filter((r) => canSettle(r.status)).flatMap((r) => r.lines.map((l) => l.sku))]);
   const products = await tx.$queryRawUnsafe<{ sku: string; on_hand: number; reserved: number; version: number }[]>(
     'SELECT sku, on_hand, reserved, version FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE',
     [...wanted],

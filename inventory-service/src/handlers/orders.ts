@@ -4,7 +4,7 @@
 // inbox mark, the outbox and the retry after a lost race.
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
-import { batchDecider } from '@shop/lib/messaging/transactional';
+import { batchDecider, outcomeOf } from '@shop/lib/messaging/transactional';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import { commit, mergeLines, release, reserve, type Step, type StockBook } from '../domain/stock.ts';
 import { loadBook, storeBook } from '../db/stock.ts';
@@ -39,10 +39,7 @@ export function orderEventsHandler(db: SqlDatabase, onLostRace?: () => void): Me
           events.map((e) => e.payload.orderId),
           events.flatMap((e) => (e.type === 'OrderCreated' ? e.payload.items.map((l) => l.sku) : [])),
         ),
-      apply: (book, event) => {
-        const step = stepOf(event)!(book);
-        return { events: step.event ? [step.event] : [], summary: step.summary };
-      },
+      apply: (book, event) => outcomeOf(stepOf(event)!(book)),
       store: storeBook,
     },
     { onLostRace },

@@ -93,18 +93,8 @@ function report(log: Logger, outcome: Outcome | Duplicate) {
   outcome.afterCommit?.();
 }
 
-export interface TransactionalOptions<E extends AnyEvent> extends Partial<RacePolicy> {
-  /**
-   * The events whose preparation does I/O outside the transaction (a provider call): a batch
-   * holds at most one of them per order, so a later one is not prepared before the earlier one is
-   * applied. Works that only run inside the transaction need no such split: they run in
-   * partition order and each sees what the earlier ones wrote.
-   */
-  preparesOutside?: (event: Envelope<E>) => boolean;
-}
-
-export function transactional<E extends AnyEvent>(db: SqlDatabase, handler: TransactionalHandler<E>, options: TransactionalOptions<E> = {}): MessageHandler<E> {
-  const policy = { ...DEFAULT_RACES, ...options };
+export function transactional<E extends AnyEvent>(db: SqlDatabase, handler: TransactionalHandler<E>, races: Partial<RacePolicy> = {}): MessageHandler<E> {
+  const policy = { ...DEFAULT_RACES, ...races };
   type Prepared = BatchItem<E> & { work: Work };
   const run = async (todo: Prepared[]) => {
     const outcomes = await inTransaction(
@@ -133,10 +123,11 @@ export function transactional<E extends AnyEvent>(db: SqlDatabase, handler: Tran
     const todo = prepared.filter((p): p is Prepared => p.work !== undefined);
     if (todo.length > 0) await run(todo);
   };
-  const prepares = options.preparesOutside;
-  if (prepares) one.batchKey = (event) => (prepares(event) ? event.aggregateId : undefined);
   return one;
 }
+
+/** What a decider's step did (one event or none, a line for the log), as the runner's Outcome. */
+export const outcomeOf = (step: { event?: AnyEvent; summary: string }): Outcome => ({ events: step.event ? [step.event] : [], summary: step.summary });
 
 /**
  * A consumer that handles a batch as a whole (after emmett's decide/evolve, for many aggregates
@@ -153,7 +144,11 @@ export interface BatchDecider<E extends AnyEvent, S, P = undefined> {
    * calls); what it returns goes to `load`. Redeliveries reach it too: it must be idempotent.
    */
   prepare?(items: BatchItem<E>[]): Promise<P>;
-  /** With `prepare`: the events a batch holds at most one of per order (see TransactionalOptions). */
+  /**
+   * With `prepare`: the events a batch holds at most one of per order, so a later one is not
+   * prepared before the earlier one is applied. Work inside the transaction needs no such split:
+   * it runs in partition order and sees what the earlier events changed.
+   */
   preparesOutside?(event: Envelope<E>): boolean;
   load(tx: SqlTransaction, events: Envelope<E>[], prepared: P): Promise<S>;
   /** No I/O: the outcome of one event against the state so far. */

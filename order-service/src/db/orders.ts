@@ -1,6 +1,7 @@
 import { eventEnvelope, type CancelReason, type OrderEvent, type OrderLine } from '@shop/lib/events/catalog';
 import { appendToOutbox, DELETE_ON_INSERT, deleteFromOutbox, outboxInsert, outboxRows } from '@shop/lib/outbox/append';
 import type { SqlDatabase } from '@shop/lib/db/sql';
+import type { Backlog } from '../domain/admission.ts';
 import type { OrderState, OrderStatus } from '../domain/order.ts';
 import type { Tx } from '@shop/lib/db/prisma';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
@@ -202,7 +203,7 @@ export async function lockOverdue(tx: Tx, limit: number): Promise<string[]> {
  * the open orders through the partial index on open statuses (the statuses written out, as in
  * lockOverdue), so it costs what the backlog holds, not the table.
  */
-export async function readBacklog(db: SqlDatabase, lateMs: number): Promise<{ open: number; late: number; oldestMs: number }> {
+export async function readBacklog(db: SqlDatabase, lateMs: number): Promise<Backlog> {
   const [row] = await db.query<{ open: number; late: number; oldest_ms: number | null }>(
     `SELECT count(*)::int AS open, count(*) FILTER (WHERE created_at < now() - $1 * interval '1 millisecond')::int AS late,
             (extract(epoch FROM now() - min(created_at)) * 1000)::float8 AS oldest_ms

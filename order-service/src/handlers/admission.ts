@@ -5,10 +5,9 @@
 // insert itself answers 503.
 import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
-import client from 'prom-client';
 import { AppError } from '@shop/lib/errors';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { counter } from '@shop/lib/http/metrics';
+import { counter, prom } from '@shop/lib/http/metrics';
 import { repeatEvery } from '@shop/lib/repeat';
 import { admit, REFUSAL_REASONS, type AdmissionLimits, type Backlog } from '../domain/admission.ts';
 import { readBacklog } from '../db/orders.ts';
@@ -27,9 +26,9 @@ export interface Door {
 
 export function openDoor(db: SqlDatabase, registry: Registry, opts: AdmissionOptions): Door {
   let backlog: Backlog = { open: 0, late: 0, oldestMs: 0 };
-  const open = new client.Gauge({ name: 'orders_open', help: 'Orders not yet completed or cancelled', registers: [registry] });
-  const oldest = new client.Gauge({ name: 'order_oldest_open_age_seconds', help: 'Age of the oldest open order', registers: [registry] });
-  const late = new client.Gauge({ name: 'orders_late', help: `Open orders placed more than ORDER_ADMISSION_LATE_MS ago`, registers: [registry] });
+  const open = new prom.Gauge({ name: 'orders_open', help: 'Orders not yet completed or cancelled', registers: [registry] });
+  const oldest = new prom.Gauge({ name: 'order_oldest_open_age_seconds', help: 'Age of the oldest open order', registers: [registry] });
+  const late = new prom.Gauge({ name: 'orders_late', help: `Open orders placed more than ORDER_ADMISSION_LATE_MS ago`, registers: [registry] });
   const refused = counter(registry, { name: 'orders_refused_total', help: 'POST /orders refused at the door, by reason', labelNames: ['reason'] });
   for (const reason of REFUSAL_REASONS) refused.inc({ reason }, 0);
   const stop = repeatEvery(opts.refreshMs, async () => {

@@ -8,7 +8,7 @@ import { sleep } from '@shop/lib/backoff';
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { isTransient } from '@shop/lib/errors';
 import type { BatchItem, Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
-import { batchDecider } from '@shop/lib/messaging/transactional';
+import { batchDecider, outcomeOf } from '@shop/lib/messaging/transactional';
 import type { Logger } from '@shop/lib/logger';
 import { withTimeout } from '@shop/lib/timeout';
 import { ProviderUnavailableError, type PaymentProvider } from '../domain/provider.ts';
@@ -100,10 +100,7 @@ export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, s
         ),
         answers,
       ),
-    apply: (book, event) => {
-      const step = stepOf(event)!(book);
-      return { events: step.event ? [step.event] : [], summary: step.summary };
-    },
+    apply: (book, event) => outcomeOf(stepOf(event)!(book)),
     store: async (tx, book) => {
       await storePayments(tx, book);
       // Inside the transaction, as before batches: a refund the provider refuses rolls back its record, and the cancellation is retried.
