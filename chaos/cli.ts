@@ -1,4 +1,6 @@
 // npm run chaos -- <action> [target]            one fault against the stack of `npm run up`
+// npm run chaos -- latency [process] <postgres|kafka> <ms> [duration] | partition [process] <target> <duration>
+//                  | reset [process] <target> | heal      through the fault proxy (FAULT_PROXY=1 npm run up)
 // npm run chaos -- soak --orders N --faults F --seed S [--rate R]
 import { ACTIONS } from './faults.ts';
 import { soak } from './soak.ts';
@@ -33,7 +35,7 @@ if (action === 'soak') {
   for (const v of report.violations.slice(0, 50)) console.log(`  - ${v}`);
   process.exit(report.violations.length === 0 ? 0 : 1);
 } else if (action && ACTIONS[action]) {
-  await ACTIONS[action](rest[0], rest[1]);
+  await ACTIONS[action](...rest);
   process.exit(0);
 } else {
   console.error(`usage: npm run chaos -- <${[...Object.keys(ACTIONS), 'soak'].join('|')}> [target]`);

@@ -1,5 +1,6 @@
 // Failure injection against the locally started stack (`npm run up`): every action is real —
-// signals to real processes, the real broker stopped, the real Postgres restarted.
+// signals to real processes, the real broker stopped, the real Postgres restarted, and real TCP
+// connections slowed, stalled or cut by the fault proxy (FAULT_PROXY=1).
 import { execFile } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,10 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { toolKafka } from '@shop/testkit/kafka';
 import { REPO_ROOT, SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
+import type { StackProcessName } from '@shop/lib/manifest';
 import { runningPid as pidOf, STACK_PROCESSES, stackUp, STATE_DIR, type StackProcess } from '@shop/testkit/processes';
+import { healFaults, injectFault, parseSeconds } from './proxy/control.ts';
+import { FAULT_TARGETS, PROXIED, type FaultTarget } from './proxy/routes.ts';
 
 const exec = promisify(execFile);
 
@@ -42,7 +46,7 @@ async function signal(target: StackProcess, sig: NodeJS.Signals): Promise<number
   return pid;
 }
 
-export const ACTIONS: Record<string, (target?: string, extra?: string) => Promise<FaultRecord>> = {
+export const ACTIONS: Record<string, (...args: string[]) => Promise<FaultRecord>> = {
   async kill(target) {
     const t = assertTarget(target);
     return record('kill', t, `SIGKILL pid ${await signal(t, 'SIGKILL')}`);
@@ -104,10 +108,39 @@ export const ACTIONS: Record<string, (target?: string, extra?: string) => Promis
     await producer.disconnect();
     return record('poison', topic, key);
   },
-  async latency(target, ms) {
-    // tc netem needs CAP_NET_ADMIN and a qdisc on loopback that would slow every test on the
-    // machine; a per-component proxy would need the stack to be started behind it. Neither is
-    // safe to do to a running stack from here, so we refuse rather than pretend.
-    throw new Error(`latency ${target ?? ''} ${ms ?? ''}: not supported by this CLI (see README: Failure injection)`);
+  // Network faults through the fault proxy (FAULT_PROXY=1): latency [process] <target> <ms> [duration],
+  // partition [process] <target> <duration>, reset [process] <target>, heal [process] [target].
+  async latency(...args) {
+    const [where, rest] = netTarget(args);
+    const ms = Number(rest[0]);
+    const seconds = rest[1] === undefined ? undefined : parseSeconds(rest[1]);
+    const routes = await injectFault({ kind: 'latency', ...where, ms, seconds });
+    return record('latency', routes.join(' '), `+${ms} ms each way${seconds ? ` for ${seconds} s` : ' until heal'}`);
+  },
+  async partition(...args) {
+    const [where, rest] = netTarget(args);
+    if (rest[0] === undefined) throw new Error('partition needs a duration, e.g. 10s');
+    const seconds = parseSeconds(rest[0]);
+    const routes = await injectFault({ kind: 'partition', ...where, seconds });
+    return record('partition', routes.join(' '), `nothing passes for ${seconds} s`);
+  },
+  async reset(...args) {
+    const [where] = netTarget(args);
+    return record('reset', (await injectFault({ kind: 'reset', ...where })).join(' '), 'open connections cut (RST)');
+  },
+  async heal(...args) {
+    const process = PROXIED.includes(args[0] as StackProcessName) ? args.shift() : undefined;
+    return record('heal', (await healFaults({ process, target: args[0] })).join(' '));
   },
 };
+
+/** `[process] <postgres|kafka> …`: the routes a network fault hits, and the arguments after them. */
+function netTarget(args: string[]): [{ process?: string; target: string }, string[]] {
+  const rest = [...args];
+  const process = PROXIED.includes(rest[0] as StackProcessName) ? rest.shift() : undefined;
+  const target = rest.shift();
+  if (!FAULT_TARGETS.includes(target as FaultTarget)) {
+    throw new Error(`expected [${PROXIED.join('|')}] <${FAULT_TARGETS.join('|')}>, got "${args.join(' ')}"`);
+  }
+  return [{ process, target: target! }, rest];
+}

@@ -157,15 +157,22 @@ kafka_java() {
 
 write_kafka_config() {
   mkdir -p "$KAFKA_DATA"
+  # One extra listener per process of the stack, advertising that process's port on the fault
+  # proxy (chaos/proxy/routes.ts): a client that bootstraps through the proxy stays behind it.
+  # Unused unless the stack runs with FAULT_PROXY=1.
+  local listeners="" advertised="" protocols="" line_l line_a line_p
+  while IFS='|' read -r line_l line_a line_p; do
+    listeners+=",$line_l"; advertised+=",$line_a"; protocols+=",$line_p"
+  done < <(cd "$ROOT" && KAFKA_HOST="$KAFKA_HOST" KAFKA_PORT="$KAFKA_PORT" node chaos/proxy/routes.ts kafka-listeners)
   cat >"$KAFKA_DIR/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT$listeners
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT$advertised
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT$protocols
 log.dirs=$KAFKA_DATA
 num.partitions=${KAFKA_DEFAULT_PARTITIONS:-6}
 auto.create.topics.enable=true

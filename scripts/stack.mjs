@@ -5,6 +5,8 @@
 //           running, so it also restarts a process that died; returns once all are ready
 //   down    stops the background processes, every copy (or only those named: down outbox-relay)
 //   STACK_INSTANCES=2 (or order-service=2,outbox-relay=2) runs more copies of the services and the relay
+//   FAULT_PROXY=1 starts the fault proxy first and connects every service and relay to Postgres
+//           and Kafka through it (chaos/proxy), so `npm run chaos -- latency|partition|reset` works
 //   status  shows what runs
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,17 +26,26 @@ const HOST = process.env.HOST ?? '127.0.0.1';
 // STACK_INSTANCES=2 (or order-service=2,outbox-relay=2) runs more copies: <name>-2 on port + 1000.
 const { stackInstances } = await import('../lib/src/manifest.ts');
 export const PROCESSES = stackInstances(process.env);
+// The fault proxy runs before everything it fronts; it is a process of the stack only under FAULT_PROXY=1.
+const { proxyLayout, proxiedEnv } = await import('../chaos/proxy/routes.ts');
+const PROXY = { name: 'fault-proxy', app: 'fault-proxy', port: proxyLayout(process.env).controlPort, main: join(ROOT, 'chaos', 'proxy', 'main.ts') };
+const viaProxy = process.env.FAULT_PROXY === '1';
 
 // The processes run on the Node that runs this script (scripts/run.sh picks it) and load our
 // TypeScript with Node's own type stripping. STACK_NODE names another binary, for benches that
 // compare runtimes; testkit's nodeRuntime says which flags it needs (tsx when it cannot strip types).
 const runtime = process.env.STACK_NODE ? (await import('../testkit/src/node-runtime.ts')).nodeRuntime(process.env.STACK_NODE) : undefined;
 const NODE = runtime?.binary ?? process.execPath;
-const env = (p) => ({ ...process.env, PORT: String(p.port), ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token' });
+const env = (p) => ({
+  ...process.env,
+  ...(viaProxy ? proxiedEnv(p.app, process.env) : {}),
+  PORT: String(p.port),
+  ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? 'dev-admin-token',
+});
 // STACK_NODE_ARGS: extra Node flags for every process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
 // to profile the stack under a bench (Node refuses --cpu-prof in NODE_OPTIONS).
 const NODE_ARGS = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const args = (p) => [...NODE_ARGS, ...(runtime?.args ?? []), join(ROOT, p.app, 'src', 'main.ts')];
+const args = (p) => [...NODE_ARGS, ...(runtime?.args ?? []), p.main ?? join(ROOT, p.app, 'src', 'main.ts')];
 function requireTypeScript() {
   if (process.env.STACK_NODE || process.features.typescript) return;
   console.error(`Node ${process.version} cannot run the services' TypeScript: use npm start / npm run up, which run on Node >=24`);
@@ -85,16 +96,37 @@ function printUrls() {
   if (!process.env.ADMIN_TOKEN) console.log('  ADMIN_TOKEN defaults to "dev-admin-token" for local use (set ADMIN_TOKEN to change it)');
 }
 
+// A process started behind the proxy leaves a marker beside its pid file: `up` with FAULT_PROXY=1
+// refuses to mix in processes that talk to Postgres and Kafka directly, and keeps the proxy
+// running for those that need it.
+const proxyMarker = (p) => join(RUN, `${p.name}.via-proxy`);
+
+function spawnDetached(p) {
+  const log = openSync(join(LOGS, `${p.name}.log`), 'a');
+  const child = spawn(NODE, args(p), { cwd: ROOT, env: env(p), detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  writeFileSync(pidFile(p), String(child.pid));
+  if (viaProxy) writeFileSync(proxyMarker(p), '');
+  else rmSync(proxyMarker(p), { force: true });
+  return child.pid;
+}
+
 async function up() {
   requireTypeScript();
+  const running = PROCESSES.filter((p) => runningPid(p));
+  const direct = running.filter((p) => !existsSync(proxyMarker(p)));
+  if (viaProxy && direct.length > 0) {
+    throw new Error(`FAULT_PROXY=1, but ${direct.map((p) => p.name).join(', ')} run without the proxy: npm run down first`);
+  }
+  if ((viaProxy || running.some((p) => existsSync(proxyMarker(p)))) && !runningPid(PROXY)) {
+    const pid = spawnDetached(PROXY);
+    await waitReady(PROXY, pid);
+    console.log(`started ${PROXY.name} (control http://${HOST}:${PROXY.port})`);
+  }
   const started = [];
   for (const p of PROCESSES) {
     if (runningPid(p)) continue;
-    const log = openSync(join(LOGS, `${p.name}.log`), 'a');
-    const child = spawn(NODE, args(p), { cwd: ROOT, env: env(p), detached: true, stdio: ['ignore', log, log] });
-    child.unref();
-    writeFileSync(pidFile(p), String(child.pid));
-    started.push([p, child.pid]);
+    started.push([p, spawnDetached(p)]);
   }
   await Promise.all(started.map(([p, pid]) => waitReady(p, pid)));
   console.log(started.length ? `started ${started.map(([p]) => p.name).join(', ')}` : 'everything was already running');
@@ -114,6 +146,7 @@ async function down(...names) {
       console.log(`stopped ${p.name}`);
     }
     rmSync(pidFile(p), { force: true });
+    rmSync(proxyMarker(p), { force: true });
   }
 }
 
@@ -139,6 +172,7 @@ async function lineFormatter() {
 
 async function start() {
   requireTypeScript();
+  if (viaProxy) throw new Error('FAULT_PROXY=1 runs with the background stack: npm run up, then npm run chaos -- latency kafka 200');
   const format = await lineFormatter();
   const children = PROCESSES.map((p) => {
     // Own process group: a terminal's Ctrl-C reaches only this script, which stops each process

@@ -81,8 +81,3 @@ export function readCommonConfig(env: EnvReader) {
     topicPartitions: env.int('TOPIC_PARTITIONS', 6, { min: 1, max: 1000 }),
   };
 }
-
-export function databaseUrl(env: EnvReader, database: string): string {
-  const envName = `${database.toUpperCase()}_DATABASE_URL`;
-  return env.str('DATABASE_URL', env.str(envName, `postgresql://postgres@127.0.0.1:5432/${database}`));
-}
