@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { setStockLevel } from '@shop/testkit/stock';
+import { proxiedEnv } from '../../chaos/proxy/routes.ts';
 import { relayHarness, waitActive } from './relay.ts';
 import { startProcess, waitFor, type RunningProcess } from './processes.ts';
 
@@ -19,18 +20,25 @@ export interface Stack {
   killAndRestartRelay(): Promise<void>;
 }
 
-export async function startStack(opts: { instances?: Partial<Record<Service, number>>; env?: Record<string, string> } = {}): Promise<Stack> {
+export interface StackOptions {
+  instances?: Partial<Record<Service, number>>;
+  env?: Record<string, string>;
+  /** Connect every process to Postgres and Kafka through the fault proxy's routes (the caller runs the proxy). */
+  behindProxy?: boolean;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const env = { ORDER_DEADLINE_MS: '10000', ORDER_DEADLINE_SWEEP_MS: '250', PAYMENT_PROVIDER_TIMEOUT_MS: '500', RETRY_BASE_MS: '50', ...opts.env };
   const harness = relayHarness();
   const instances = Object.fromEntries(SERVICES.map((s) => [s, [] as RunningProcess[]])) as Record<Service, RunningProcess[]>;
   const start = async (service: Service) => {
-    const p = await startProcess(service, { env });
+    const p = await startProcess(service, { env: { ...env, ...(opts.behindProxy ? proxiedEnv(service) : {}) } });
     instances[service].push(p);
     await waitFor(async () => (await fetch(`${p.url}/readyz`)).status === 200, { what: `${service} ready`, timeoutMs: 30_000 });
     return p;
   };
   await Promise.all(SERVICES.flatMap((s) => Array.from({ length: opts.instances?.[s] ?? 1 }, () => start(s))));
-  const relayEnv = { ...harness.env, ...env };
+  const relayEnv = { ...harness.env, ...env, ...(opts.behindProxy ? proxiedEnv('outbox-relay') : {}) };
   const relay = await startProcess('outbox-relay', { env: relayEnv, logName: `relay-${harness.prefix}` });
   await waitActive(relay);
   const stack: Stack = {
