@@ -12,6 +12,8 @@ import { consumerLag } from './drain.ts';
 import { ACTIONS, type FaultRecord } from './faults.ts';
 import { runLoad, seededRandom } from './load.ts';
 import { outcome, type Outcome } from './outcome.ts';
+import { proxyRunning } from './proxy/control.ts';
+import { PROXIED } from './proxy/routes.ts';
 import { setStockLevel } from '@shop/testkit/stock';
 
 const exec = promisify(execFile);
@@ -54,6 +56,20 @@ const FAULTS: { name: string; run: (random: () => number) => Promise<FaultRecord
   { name: 'poison message', run: async () => [await ACTIONS.poison('order.events')] },
 ];
 
+/**
+ * Network faults, when the stack runs behind the fault proxy (FAULT_PROXY=1): latency on every
+ * link to Kafka, one process cut off from Postgres or from Kafka (the latter past the consumer
+ * group's session timeout, so its partitions move and come back), every Postgres connection cut.
+ */
+const NETWORK_FAULTS: typeof FAULTS = [
+  { name: 'kafka latency', run: async () => [await ACTIONS.latency('kafka', '200', '5s')] },
+  { name: 'db partition', run: async (r) => [await ACTIONS.partition(pick(r, PROXIED), 'postgres', '5s')] },
+  { name: 'kafka partition', run: async (r) => [await ACTIONS.partition(pick(r, PROXIED), 'kafka', '12s')] },
+  { name: 'connections reset', run: async () => [await ACTIONS.reset('postgres')] },
+];
+
+const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)];
+
 async function killAndRestart(target: string): Promise<FaultRecord[]> {
   const killed = await ACTIONS.kill(target);
   await new Promise((r) => setTimeout(r, 1_000));
@@ -78,6 +94,8 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const since = new Date();
   await exec('bash', [join(REPO_ROOT, 'scripts/infra.sh'), 'up'], { cwd: REPO_ROOT, timeout: 600_000 });
   await stackUp();
+  // Interleaved, so a short soak meets the network faults while orders still flow.
+  const kinds = (await proxyRunning()) ? FAULTS.flatMap((f, i) => [f, ...(NETWORK_FAULTS[i] ? [NETWORK_FAULTS[i]] : [])]) : FAULTS;
 
   // SKUs of this run, stocked so that roughly a third of the demand goes out of stock.
   const run = `${opts.seed}-${Date.now().toString(36)}`.toUpperCase();
@@ -108,7 +126,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   for (let i = 0; i < faultTimes.length; i++) {
     const wait = started + faultTimes[i] - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const kind = FAULTS[i % FAULTS.length];
+    const kind = kinds[i % kinds.length];
     try {
       const done = await kind.run(random);
       faults.push(...done);
@@ -123,6 +141,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const drainStart = Date.now();
   await ACTIONS['kafka-start']();
   await ACTIONS['redis-start']();
+  if (kinds !== FAULTS) await ACTIONS.heal();
   for (const p of STACK_PROCESSES) await ACTIONS.resume(p).catch(() => undefined);
   await stackUp();
   await waitTerminal(records.filter((r) => r.orderId).map((r) => r.orderId!));

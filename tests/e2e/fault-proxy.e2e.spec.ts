@@ -23,7 +23,10 @@ beforeAll(async () => {
   proxy.stderr!.pipe(log);
   await waitFor(proxyRunning, { timeoutMs: 15_000, what: 'fault proxy ready', abortIf: () => proxy.exitCode !== null });
   // Deadlines far beyond the faults: every order here must complete, none may time out.
-  stack = await startStack({ behindProxy: true, env: { ORDER_DEADLINE_MS: '90000', ORDER_RESERVATION_DEADLINE_MS: '60000', ORDER_PAYMENT_DEADLINE_MS: '60000' } });
+  stack = await startStack({
+    behindProxy: true,
+    env: { ORDER_DEADLINE_MS: '90000', ORDER_RESERVATION_DEADLINE_MS: '60000', ORDER_PAYMENT_DEADLINE_MS: '60000' },
+  });
 }, 120_000);
 afterAll(() => {
   proxy?.kill('SIGKILL');
