@@ -6,6 +6,7 @@ import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { rollingBench } from './rolling.ts';
+import { warmupBench } from './warmup.ts';
 import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
 import { runtimesBench } from './runtimes.ts';
@@ -124,6 +125,7 @@ const benches: Record<string, () => Promise<void>> = {
   profile: async () => void (await profileBench()),
   runtimes: runtimesBench,
   rolling: () => rollingBench(),
+  warmup: () => warmupBench(),
   smoke,
 };
 const name = process.argv[2] ?? '';

@@ -154,19 +154,32 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
 
 /**
  * Compensations (releases, refunds, notifications) still travel after the last order is
- * terminal: wait until the relay has nothing pending and every consumer group is caught up,
+ * terminal: wait until every slot is streamed by a relay with nothing pending and every consumer group is caught up,
  * twice in a row.
  */
+type SlotView = { database: string; state: string; pendingMessages: number; lagBytes: number | null };
+
 async function waitQuiet(timeoutMs = 300_000): Promise<void> {
   const admin = toolKafka('chaos-soak').admin();
   await admin.connect();
   const deadline = Date.now() + timeoutMs;
   try {
     for (let quiet = 0; quiet < 2 && Date.now() < deadline;) {
-      const lag = await fetch(`http://127.0.0.1:${process.env.RELAY_PORT ?? 3005}/lag`)
-        .then((r) => r.json() as Promise<{ slots: { pendingMessages: number; lagBytes: number | null }[] }>)
-        .catch(() => undefined);
-      const relayIdle = lag !== undefined && lag.slots.every((s) => s.pendingMessages === 0 && (s.lagBytes ?? 0) < 1_000_000);
+      // Every slot streamed by one of the relays, with nothing pending there (a standby holds nothing).
+      const views = await Promise.all(
+        STACK_INSTANCES.filter((p) => p.app === 'outbox-relay').map((p) =>
+          fetch(`http://127.0.0.1:${p.port}/lag`)
+            .then((r) => r.json() as Promise<{ slots: SlotView[] }>)
+            .then((v) => v.slots)
+            .catch(() => [] as SlotView[]),
+        ),
+      );
+      const active = views.flat().filter((s) => s.state === 'active');
+      const databases = new Set(views.flat().map((s) => s.database));
+      const relayIdle =
+        databases.size > 0 &&
+        [...databases].every((db) => active.some((s) => s.database === db)) &&
+        active.every((s) => s.pendingMessages === 0 && (s.lagBytes ?? 0) < 1_000_000);
       quiet = relayIdle && (await consumerLag(admin)) === 0 ? quiet + 1 : 0;
       await new Promise((r) => setTimeout(r, 1_000));
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SERVICE_DATABASES } from '@shop/lib/db/databases';
 import { parseLsn } from '../../outbox-relay/src/replication/lsn.ts';
-import { pool } from '../support/infra.ts';
+import { infra, pool } from '../support/infra.ts';
 import { Collector, createTopics, expectAllDelivered } from '../support/kafka.ts';
 import { writeTransactions } from '../support/outbox-writer.ts';
 import { startProcess, waitFor } from '../support/processes.ts';
@@ -60,6 +60,34 @@ describe('outbox-relay slots', { timeout: 120_000 }, () => {
     console.info(`[failover] standby published the next rows ${takeoverMs} ms after the active relay was killed`);
     expect(takeoverMs).toBeLessThanOrEqual(5_000);
     expect(await lagOf(second)).toBe('active');
+  });
+
+  it('reports nothing pending once it lost its slot to another relay, which publishes what it held', async () => {
+    const run = `sb${randomUUID().slice(0, 8)}`;
+    const topic = `${run}.events`;
+    await createTopics([topic]);
+    // The first relay waits 5 s before it reconnects, so the standby takes the slot first.
+    const harness = relayHarness({ RELAY_DATABASES: 'orders', RELAY_STANDBY_RETRY_MS: '300' });
+    const first = await harness.start({ RELAY_RECONNECT_BASE_MS: '5000' });
+    await waitActive(first);
+    const second = await harness.start();
+    type Slot = { state: string; pendingMessages: number };
+    const slotOf = async (r: typeof first) => ((await (await fetch(`${r.url}/lag`)).json()) as { slots: Slot[] }).slots[0];
+    await waitFor(async () => (await slotOf(second)).state === 'standby', { what: 'second relay standby' });
+    await infra('kafka-stop');
+    try {
+      const held = await writeTransactions(pools.orders, { aggregateType: run, transactions: 4, rowsPerTransaction: 5, keys: 2 });
+      await waitFor(async () => (await slotOf(first)).pendingMessages === 20, { what: 'the first relay to hold the rows' });
+      await pools.orders.query('select pg_terminate_backend(active_pid) from pg_replication_slots where slot_name = $1', [`${harness.prefix}_orders`]);
+      await waitFor(async () => (await slotOf(second)).state === 'active', { what: 'the standby to take the slot' });
+      const lost = await waitFor(async () => ((await slotOf(first)).state === 'standby' ? slotOf(first) : undefined), { what: 'first relay standby' });
+      expect(lost.pendingMessages).toBe(0);
+      await infra('kafka-start');
+      const collector = await Collector.start([topic]);
+      await expectAllDelivered(collector, held, 60_000);
+    } finally {
+      await infra('kafka-start');
+    }
   });
 
   it('refuses to start, loudly, when its slot was dropped while it was stopped', async () => {

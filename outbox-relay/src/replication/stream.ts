@@ -108,6 +108,9 @@ export class OutboxStream {
     if (this.state !== 'standby') this.logger.info({ ...this.labels, reason }, 'slot busy: waiting as standby');
     this.state = 'standby';
     this.metrics.active.set(this.labels, 0);
+    // What an earlier session of ours left unpublished is now the streaming relay's to replay
+    // from the confirmed position: reporting it as our pending work would show a lag nobody has.
+    this.ack = undefined;
   }
 
   /**

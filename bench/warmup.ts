@@ -1,0 +1,95 @@
+// The first minute of a stack, slice by slice: one open-loop load at BENCH_RATE for
+// BENCH_SECONDS, and for each BENCH_SLICE_SECONDS slice the placement → terminal p50/p99 of the
+// orders placed in it, the HTTP p99, and the CPU ms per order of each process. It tells where a
+// slow start comes from: the processes (their CPU per order falls as they warm up), the database
+// or the broker (their CPU or the latency stays high while ours is flat), or this load generator.
+//
+//   BENCH_FRESH=stack   stops the stack first, so the processes start cold (default)
+//   BENCH_FRESH=none    measures the stack as it is (run it right after a fresh run: a warm stack, a cold generator)
+import pg from 'pg';
+import { serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { stackDown, stackUp } from '@shop/testkit/processes';
+import { terminalTimes } from './e2e.ts';
+import { CPU_GROUPS, cpuSince, cpuSnapshot, type CpuGroup, type CpuSnapshot } from './process-cpu.ts';
+import { drained, place, stock } from './stack.ts';
+import { percentile, table } from './stats.ts';
+
+const SKUS = 200;
+const SHOWN: CpuGroup[] = [
+  'postgres',
+  'order-service',
+  'inventory-service',
+  'payment-service',
+  'notification-service',
+  'outbox-relay',
+  'kafka',
+  'load generator',
+];
+
+export async function warmupBench(
+  rate = Number(process.env.BENCH_RATE ?? 350),
+  seconds = Number(process.env.BENCH_SECONDS ?? 90),
+  sliceSeconds = Number(process.env.BENCH_SLICE_SECONDS ?? 5),
+): Promise<void> {
+  const fresh = (process.env.BENCH_FRESH ?? 'stack') === 'stack';
+  if (fresh) await stackDown();
+  const startedAt = performance.now();
+  await stackUp();
+  console.error(`stack ${fresh ? 'started' : 'was up'} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
+  const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 2 });
+  const run = Date.now().toString(36).toUpperCase();
+  const skus = Array.from({ length: SKUS }, (_, i) => `WARM-${run}-${i}`);
+  for (const sku of skus) await stock(sku, Math.ceil((rate * seconds) / SKUS) * 3 + 10);
+
+  const slices = Math.ceil(seconds / sliceSeconds);
+  const cpu: Record<CpuGroup, number>[] = [];
+  const sent: { slice: number; result: Promise<{ orderId?: string; ms: number; status: number }> }[] = [];
+  const start = performance.now();
+  let mark: CpuSnapshot = cpuSnapshot();
+  const total = Math.round(rate * seconds);
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const slice = Math.min(slices - 1, Math.floor((performance.now() - start) / (sliceSeconds * 1000)));
+    while (cpu.length < slice) {
+      cpu.push(cpuSince(mark));
+      mark = cpuSnapshot();
+    }
+    sent.push({ slice, result: place(skus[i % SKUS]) });
+  }
+  cpu.push(cpuSince(mark));
+  const placed = await Promise.all(sent.map(async (s) => ({ slice: s.slice, ...(await s.result) })));
+  const ids = placed.map((p) => p.orderId).filter((x): x is string => Boolean(x));
+  let done = await terminalTimes(db, ids);
+  for (let waited = 0; done.size < ids.length && waited < 120_000; waited += 1_000) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    done = await terminalTimes(db, ids);
+  }
+  await drained();
+  await db.end();
+
+  const rows = Array.from({ length: slices }, (_, s) => {
+    const mine = placed.filter((p) => p.slice === s);
+    const terminal = mine
+      .map((p) => (p.orderId ? done.get(p.orderId) : undefined))
+      .filter((x): x is number => x !== undefined)
+      .sort((a, b) => a - b);
+    const http = mine.map((p) => p.ms).sort((a, b) => a - b);
+    const n = Math.max(1, mine.length);
+    return [
+      `${s * sliceSeconds}–${(s + 1) * sliceSeconds} s`,
+      String(mine.length),
+      percentile(terminal, 50).toFixed(0),
+      percentile(terminal, 99).toFixed(0),
+      percentile(http, 99).toFixed(1),
+      String(mine.filter((p) => p.status !== 201).length),
+      ...SHOWN.map((g) => ((cpu[s][g] * 1000) / n).toFixed(2)),
+      ((CPU_GROUPS.reduce((sum, g) => sum + cpu[s][g], 0) * 1000) / n).toFixed(2),
+    ];
+  });
+  console.log(
+    `\n${fresh ? 'freshly started' : 'running'} stack, ${rate}/s for ${seconds} s, by slice of ${sliceSeconds} s (CPU in ms per order placed in the slice):\n`,
+  );
+  console.log(table(['sent at', 'orders', 'terminal p50 ms', 'p99 ms', 'HTTP p99 ms', 'not 201', ...SHOWN, 'all'], rows));
+}
