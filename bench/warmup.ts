@@ -1,18 +1,20 @@
-// The first minute of a stack, slice by slice: one open-loop load at BENCH_RATE for
-// BENCH_SECONDS, and for each BENCH_SLICE_SECONDS slice the placement → terminal p50/p99 of the
-// orders placed in it, the HTTP p99, and the CPU ms per order of each process. It tells where a
-// slow start comes from: the processes (their CPU per order falls as they warm up), the database
-// or the broker (their CPU or the latency stays high while ours is flat), or this load generator.
-//
-//   BENCH_FRESH=stack   stops the stack first, so the processes start cold (default)
-//   BENCH_FRESH=none    measures the stack as it is (run it right after a fresh run: a warm stack, a cold generator)
+// The first minute of a stack, slice by slice, in two scenarios of one invocation: the broker
+// and every process of the stack just started, then only the stack's processes restarted on a
+// broker that has been running. For each BENCH_SLICE_SECONDS slice of one open-loop load at
+// BENCH_RATE for BENCH_SECONDS: placement → terminal p50/p99 of the orders placed in it, HTTP
+// p99, and the CPU ms per order of each process. A process that warms up shows as its CPU per
+// order falling from one slice to the next. The machine's pgbench ceiling is measured first.
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '@shop/lib/db/databases';
 import { stackDown, stackUp } from '@shop/testkit/processes';
+import { pgbenchCeiling } from './ceiling.ts';
 import { terminalTimes } from './e2e.ts';
 import { CPU_GROUPS, cpuSince, cpuSnapshot, type CpuGroup, type CpuSnapshot } from './process-cpu.ts';
-import { drained, place, stock } from './stack.ts';
-import { percentile, table } from './stats.ts';
+import { assertNoReplicationReaders, drained, place, stock } from './stack.ts';
+import { median, percentile, table } from './stats.ts';
 
 const SKUS = 200;
 const SHOWN: CpuGroup[] = [
@@ -26,16 +28,33 @@ const SHOWN: CpuGroup[] = [
   'load generator',
 ];
 
-export async function warmupBench(
-  rate = Number(process.env.BENCH_RATE ?? 350),
-  seconds = Number(process.env.BENCH_SECONDS ?? 90),
-  sliceSeconds = Number(process.env.BENCH_SLICE_SECONDS ?? 5),
-): Promise<void> {
-  const fresh = (process.env.BENCH_FRESH ?? 'stack') === 'stack';
-  if (fresh) await stackDown();
+const exec = promisify(execFile);
+const infra = (command: string) => exec('bash', [`${REPO_ROOT}scripts/infra.sh`, command], { cwd: REPO_ROOT, timeout: 300_000 });
+
+export async function warmupBench(): Promise<void> {
+  const rate = Number(process.env.BENCH_RATE ?? 350);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 60);
+  const sliceSeconds = Number(process.env.BENCH_SLICE_SECONDS ?? 5);
+  await stackDown();
+  await assertNoReplicationReaders();
+  const ceiling = median(await pgbenchCeiling(10, 3));
+  await infra('kafka-stop');
+  await infra('kafka-start');
+  const cold = await firstMinute(rate, seconds, sliceSeconds);
+  await stackDown();
+  const warmBroker = await firstMinute(rate, seconds, sliceSeconds);
+  console.log(`\nbroker and stack just started, ${rate}/s for ${seconds} s, by slice of ${sliceSeconds} s (CPU in ms per order placed in the slice):\n`);
+  console.log(cold);
+  console.log(`\nonly the stack's processes just started (the broker running since the first scenario):\n`);
+  console.log(warmBroker);
+  console.log(`\npgbench ceiling of this machine (order + outbox insert, 8 clients, median of 3 × 10 s): ${ceiling.toFixed(0)} tx/s`);
+}
+
+/** Starts the stack (what is not running), then one load; the table of its slices. */
+async function firstMinute(rate: number, seconds: number, sliceSeconds: number): Promise<string> {
   const startedAt = performance.now();
   await stackUp();
-  console.error(`stack ${fresh ? 'started' : 'was up'} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
+  console.error(`stack started in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`);
   const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 2 });
   const run = Date.now().toString(36).toUpperCase();
   const skus = Array.from({ length: SKUS }, (_, i) => `WARM-${run}-${i}`);
@@ -88,8 +107,5 @@ export async function warmupBench(
       ((CPU_GROUPS.reduce((sum, g) => sum + cpu[s][g], 0) * 1000) / n).toFixed(2),
     ];
   });
-  console.log(
-    `\n${fresh ? 'freshly started' : 'running'} stack, ${rate}/s for ${seconds} s, by slice of ${sliceSeconds} s (CPU in ms per order placed in the slice):\n`,
-  );
-  console.log(table(['sent at', 'orders', 'terminal p50 ms', 'p99 ms', 'HTTP p99 ms', 'not 201', ...SHOWN, 'all'], rows));
+  return table(['sent at', 'orders', 'terminal p50 ms', 'p99 ms', 'HTTP p99 ms', 'not 201', ...SHOWN, 'all'], rows);
 }

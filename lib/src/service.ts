@@ -19,6 +19,8 @@ import { createKafka } from './messaging/kafka.ts';
 import { readRetryPolicy, runConsumer, type HandlerFor } from './messaging/consumer.ts';
 import type { Topic } from './events/catalog.ts';
 import { createRedis } from './redis.ts';
+import { readTracingOptions } from './tracing/options.ts';
+import { startTracing } from './tracing/tracing.ts';
 
 interface PrismaLike {
   $queryRawUnsafe(query: string): Promise<unknown>;
@@ -76,12 +78,14 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   // At most this many messages of one partition fetch applied in one transaction (a batch is
   // what the fetch brought: one message at low load). 1 is one transaction per message.
   const maxBatch = env.int('CONSUMER_BATCH_MAX', 200, { min: 1, max: 5_000 });
+  const tracing = readTracingOptions(env, def.name);
   env.done();
   // Fails fast in production without a token, even in services with no admin route yet.
   readAdminToken();
 
   const logger = createLogger(def.name, common.logLevel);
-  const closers: Closer[] = [];
+  // Closed last (closers run in reverse): the spans of the shutdown itself are flushed too.
+  const closers: Closer[] = [startTracing(tracing)];
   const registry = createRegistry(def.name);
   const queries = counter(registry, { name: 'db_queries_total', help: 'Statements sent to the service database (round trips)', labelNames: [] });
   const pool = createPool({

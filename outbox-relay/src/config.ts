@@ -1,4 +1,5 @@
 // Every relay option, read from the environment and validated at start (defaults documented in README).
+import { readTracingOptions, type TracingOptions } from '@shop/lib/tracing/options';
 import { EnvReader, readCommonConfig } from '@shop/lib/config';
 import { SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';
 
@@ -43,6 +44,8 @@ export interface RelayConfig {
   publishThreads: number;
   /** Batches of at least this many messages go through the publisher threads, smaller ones not. */
   threadedBatchMin: number;
+  /** OpenTelemetry: a span per sampled event's publish (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing: TracingOptions;
 }
 
 export function readRelayConfig(env = new EnvReader()): RelayConfig {
@@ -91,6 +94,7 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     recreateMissingSlot: env.bool('RELAY_RECREATE_MISSING_SLOT', false),
     publishThreads: env.int('RELAY_PUBLISH_THREADS', 2, { min: 0, max: 16 }),
     threadedBatchMin: env.int('RELAY_THREADED_BATCH_MIN', 250, { min: 1, max: 100_000 }),
+    tracing: readTracingOptions(env, 'outbox-relay'),
   };
   for (const [from, to] of Object.entries(topicMap)) if (!from || !to) env.str('RELAY_TOPIC_MAP', '', { pattern: /^$/ });
   env.done();

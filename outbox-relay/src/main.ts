@@ -5,6 +5,7 @@ import { createRegistry } from '@shop/lib/http/metrics';
 import { onShutdown } from '@shop/lib/lifecycle';
 import { createLogger } from '@shop/lib/logger';
 import { createKafka } from '@shop/lib/messaging/kafka';
+import { startTracing } from '@shop/lib/tracing/tracing';
 import { readRelayConfig } from './config.ts';
 import { LagMonitor } from './lag.ts';
 import { createRelayMetrics } from './metrics.ts';
@@ -16,6 +17,7 @@ import { startRetention } from './retention.ts';
 
 const config = readRelayConfig();
 const logger = createLogger('outbox-relay', config.logLevel);
+const stopTracing = startTracing(config.tracing);
 const registry = createRegistry('outbox-relay');
 const metrics = createRelayMetrics(registry);
 const kafka = createKafka({ clientId: 'outbox-relay', brokers: config.kafkaBrokers, logger });
@@ -57,6 +59,7 @@ app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.po
 
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(logger, [
+  () => stopTracing(), // last: closers run in reverse
   // A threaded publisher's close() closes the shared threads (once).
   () => Promise.all(publishers.map((p) => p.close())),
   () => Promise.all([...pools.values()].map((p) => p.end())),

@@ -2,6 +2,7 @@
 // to and its payload schema (TypeBox). The TypeScript types, the topic routing and the run-time
 // check of every consumed payload all come from this table. Producers and consumers share only
 // these shapes, never each other's code.
+import type { TraceHeaders } from '../tracing/tracing.ts';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { envelope, type DomainEvent, type EventEnvelope } from './envelope.ts';
@@ -103,7 +104,7 @@ export function payloadProblem(type: EventType, payload: unknown): string | unde
 /** Wraps a catalog event for the outbox; its aggregate type (so its topic) comes from the catalog. */
 export function eventEnvelope<E extends AnyEvent>(
   event: E,
-  meta: { aggregateId: string; correlationId?: string; causationId?: string | null },
+  meta: { aggregateId: string; correlationId?: string; causationId?: string | null; trace?: TraceHeaders },
 ): EventEnvelope<E['type'], E['payload']> {
   return envelope(event, { ...meta, aggregateType: EVENTS[event.type].aggregateType });
 }

@@ -1,4 +1,5 @@
 import { uuidv7 } from 'uuidv7';
+import type { TraceHeaders } from '../tracing/tracing.ts';
 
 /** What travels as the Kafka message value (JSON). Consumers dedupe on `id`. */
 export interface EventEnvelope<Type extends string = string, Payload = unknown> {
@@ -11,6 +12,11 @@ export interface EventEnvelope<Type extends string = string, Payload = unknown> 
   causationId: string | null;
   version: number;
   payload: Payload;
+  /**
+   * The trace this event belongs to (W3C headers): written to the outbox row's headers, sent as
+   * Kafka headers, never in the message value. Absent when nothing traced the change.
+   */
+  trace?: TraceHeaders;
 }
 
 /** A domain event as `decide` returns it: what happened, without transport details. */
@@ -34,7 +40,7 @@ export const newEventId = (): string => uuidv7();
  */
 export function envelope<E extends DomainEvent>(
   event: E,
-  meta: { aggregateType: string; aggregateId: string; correlationId?: string; causationId?: string | null; now?: Date },
+  meta: { aggregateType: string; aggregateId: string; correlationId?: string; causationId?: string | null; now?: Date; trace?: TraceHeaders },
 ): EventEnvelope<E['type'], E['payload']> {
   return {
     id: newEventId(),
@@ -46,6 +52,7 @@ export function envelope<E extends DomainEvent>(
     causationId: meta.causationId ?? null,
     version: ENVELOPE_VERSION,
     payload: event.payload,
+    ...(meta.trace ? { trace: meta.trace } : {}),
   };
 }
 
@@ -56,4 +63,6 @@ export const HEADERS = {
   correlationId: 'correlation-id',
   source: 'source',
   lsn: 'lsn',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
 } as const;

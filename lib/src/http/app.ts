@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
 import { prom } from './metrics.ts';
 import { errorHandler, sendProblem } from './problem.ts';
+import { traceRequests } from './tracing.ts';
 import { withTimeout } from '../timeout.ts';
 
 export type ReadinessCheck = () => Promise<void>;
@@ -56,6 +57,7 @@ export function createApp(options: AppOptions): FastifyInstance {
   // JSON only: anything else is 415, not a string that then fails validation.
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
+  traceRequests(app);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, 404, 'not_found', `no route for ${request.method} ${request.url}`));
 
   const duration = new prom.Histogram({

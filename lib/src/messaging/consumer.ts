@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { MessageMeta } from './inbox.ts';
 import { dlqFor, ensureTopics } from './kafka.ts';
 import { OffsetCommitter } from './offset-committer.ts';
+import { traced } from './tracing.ts';
 
 /** An event as consumers see it: the envelope, narrowed by `type` to one of the events E. */
 export type Envelope<E extends AnyEvent = AnyEvent> = EventEnvelope<E['type'], E['payload']> & E;
@@ -96,7 +97,9 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
   });
   // Batches of one are the per-message path kafkajs has for that (eachMessage), not a batch layer around it.
   const maxBatch = opts.maxBatch ?? 1;
-  const batchMode = maxBatch > 1 ? opts.handler.batch : undefined;
+  // Every delivery in its spans (a no-op tracer's, unless tracing is configured).
+  const handler = traced(opts.handler);
+  const batchMode = maxBatch > 1 ? handler.batch : undefined;
 
   const admin = kafka.admin();
   await admin.connect();
@@ -133,7 +136,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
     const backoff = exponentialBackoff(opts.retry.baseMs, opts.retry.capMs);
     for (let attempt = 1; ; attempt++) {
       try {
-        await opts.handler(event, meta, log);
+        await handler(event, meta, log);
         handled.inc({ ...labels, outcome: 'ok' });
         return;
       } catch (error) {
@@ -221,7 +224,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
                 retry: opts.retry,
                 logger: logger.child({ topic, partition }),
                 parse: (message) => parse(topic, partition, message),
-                keyOf: (item) => opts.handler.batchKey?.(item.event),
+                keyOf: (item) => handler.batchKey?.(item.event),
                 batch: async (items) => {
                   await batchMode(items);
                   handled.inc({ ...labels, outcome: 'ok' }, items.length);

@@ -1,10 +1,13 @@
 import type { SqlTransaction } from '../db/prisma.ts';
+import type { MessageTrace } from './tracing.ts';
 
 export interface MessageMeta {
   consumer: string;
   topic: string;
   partition: number;
   offset: string;
+  /** This delivery's spans (messaging/tracing.ts): set by the runner before a handler sees it. */
+  trace?: MessageTrace;
 }
 
 /**

@@ -3,7 +3,7 @@
 // matches the catalog's schema. Anything else can never succeed and is dead-lettered.
 import type { KafkaMessage } from 'kafkajs';
 import { AppError } from '../errors.ts';
-import { ENVELOPE_VERSION } from '../events/envelope.ts';
+import { ENVELOPE_VERSION, HEADERS } from '../events/envelope.ts';
 import { isKnownEventType, payloadProblem, topicOf } from '../events/catalog.ts';
 import type { Envelope } from './consumer.ts';
 
@@ -31,5 +31,11 @@ export function parseEnvelope(message: KafkaMessage, topic: string): Envelope {
   if (typeof value.aggregateId !== 'string') throw new PoisonMessageError('envelope has no aggregateId');
   const problem = payloadProblem(value.type, value.payload);
   if (problem) throw new PoisonMessageError(`invalid ${value.type} payload: ${problem}`);
+  // The trace travels in the Kafka headers (the relay's copy of the outbox row's), never in the value.
+  const traceparent = message.headers?.[HEADERS.traceparent];
+  if (traceparent !== undefined) {
+    const tracestate = message.headers?.[HEADERS.tracestate];
+    value.trace = { traceparent: String(traceparent), ...(tracestate !== undefined ? { tracestate: String(tracestate) } : {}) };
+  } else delete value.trace;
   return value as Envelope;
 }

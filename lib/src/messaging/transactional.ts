@@ -12,8 +12,12 @@ import type { SqlTransaction } from '../db/prisma.ts';
 import { eventEnvelope, type AnyEvent } from '../events/catalog.ts';
 import type { Logger } from '../logger.ts';
 import { appendToOutbox } from '../outbox/append.ts';
+import { inSpan, ROOT_CONTEXT, SpanKind } from '../tracing/tracing.ts';
 import type { BatchItem, Envelope, MessageHandler } from './consumer.ts';
 import { markProcessedMany } from './inbox.ts';
+import { causedTrace, markDuplicate } from './tracing.ts';
+
+const DB_ATTRIBUTES = { 'db.system.name': 'postgresql' };
 
 /** What the work did: events to append to the outbox (caused by the consumed one), a line for the log, what to do once committed. */
 export interface Outcome {
@@ -65,21 +69,28 @@ async function inTransaction<I extends BatchItem<AnyEvent>>(
   body: (tx: SqlTransaction, fresh: I[]) => Promise<Outcome[]>,
   policy: RacePolicy,
 ): Promise<(Outcome | Duplicate)[]> {
+  const parent = items[0].meta.trace?.transaction ?? ROOT_CONTEXT;
   for (let race = 1; ; race++) {
     try {
-      return await db.transaction(async (tx) => {
-        const firstTime = await markProcessedMany(tx, items);
-        const fresh = items.filter((i) => firstTime.delete(i.event.id));
-        const outcomes = await body(tx, fresh);
-        const envelopes = fresh.flatMap(({ event }, n) =>
-          (outcomes[n].events ?? []).map((e) =>
-            eventEnvelope(e, { aggregateId: event.aggregateId, correlationId: event.correlationId, causationId: event.id }),
-          ),
-        );
-        await appendToOutbox(tx, envelopes);
-        const byId = new Map(fresh.map((f, n) => [f, outcomes[n]]));
-        return items.map((i) => byId.get(i) ?? 'duplicate');
-      });
+      const result = await inSpan('db transaction', parent, { kind: SpanKind.CLIENT, attributes: DB_ATTRIBUTES }, (ctx) =>
+        db.transaction(async (tx) => {
+          const firstTime = await markProcessedMany(tx, items);
+          const fresh = items.filter((i) => firstTime.delete(i.event.id));
+          const outcomes = await body(tx, fresh);
+          const envelopes = fresh.flatMap(({ event, meta }, n) =>
+            (outcomes[n].events ?? []).map((e) =>
+              eventEnvelope(e, { aggregateId: event.aggregateId, correlationId: event.correlationId, causationId: event.id, trace: causedTrace(meta) }),
+            ),
+          );
+          if (envelopes.length > 0) {
+            await inSpan('outbox append', ctx, { attributes: { ...DB_ATTRIBUTES, 'outbox.events': envelopes.length } }, () => appendToOutbox(tx, envelopes));
+          }
+          const byId = new Map(fresh.map((f, n) => [f, outcomes[n]]));
+          return items.map((i) => byId.get(i) ?? 'duplicate');
+        }),
+      );
+      items.forEach((item, n) => result[n] === 'duplicate' && markDuplicate(item.meta));
+      return result;
     } catch (error) {
       if (!(error instanceof LostRaceError) || race >= policy.maxLostRaces) throw error;
       policy.onLostRace?.();

@@ -7,6 +7,9 @@ export interface OutboxHeaders {
   correlationId?: string;
   causationId?: string | null;
   version?: number;
+  /** W3C trace context of the change that wrote the row (tracing/tracing.ts). */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** An outbox row as its columns are named; `P` is the payload as the reader has it (object, or jsonb text). */
@@ -28,14 +31,15 @@ export function toOutboxRow(e: EventEnvelope): OutboxRow {
     aggregate_id: e.aggregateId,
     type: e.type,
     payload: e.payload,
-    headers: { correlationId: e.correlationId, causationId: e.causationId, version: e.version },
+    headers: { correlationId: e.correlationId, causationId: e.causationId, version: e.version, ...e.trace },
     created_at: e.occurredAt,
   };
 }
 
 /**
  * The envelope of a row, without its payload (the relay splices the payload's jsonb text in
- * as Postgres sent it). A row written before a header existed gets that header's default.
+ * as Postgres sent it) and without its trace (that travels as Kafka headers). A row written
+ * before a header existed gets that header's default.
  */
 export function envelopeOf(row: OutboxRow<unknown>, occurredAt = row.created_at): Omit<EventEnvelope, 'payload'> {
   const headers = row.headers ?? {};

@@ -1,6 +1,7 @@
 import { eventEnvelope, type CancelReason, type OrderEvent, type OrderLine } from '@shop/lib/events/catalog';
 import { appendToOutbox, DELETE_ON_INSERT, deleteFromOutbox, outboxInsert, outboxRows } from '@shop/lib/outbox/append';
 import type { SqlDatabase } from '@shop/lib/db/sql';
+import type { TraceHeaders } from '@shop/lib/tracing/tracing';
 import type { Backlog } from '../domain/admission.ts';
 import type { OrderState, OrderStatus } from '../domain/order.ts';
 import type { Tx } from '@shop/lib/db/prisma';
@@ -11,8 +12,8 @@ export interface Cause {
   type: string;
 }
 
-const toEnvelopes = (orderId: string, events: readonly OrderEvent[], causationId: string | null) =>
-  events.map((e) => eventEnvelope(e, { aggregateId: orderId, correlationId: orderId, causationId }));
+const toEnvelopes = (orderId: string, events: readonly OrderEvent[], causationId: string | null, trace?: TraceHeaders) =>
+  events.map((e) => eventEnvelope(e, { aggregateId: orderId, correlationId: orderId, causationId, trace }));
 
 /**
  * Inserts the order, its lines, its first history entry and its events (outbox) in ONE
@@ -29,10 +30,12 @@ export async function insertOrder(
     idempotency: { key: string; fingerprint: string; expiresAt: Date } | null;
     deadlineAt: Date;
     events: OrderEvent[];
+    /** The request's trace, carried on by the events. */
+    trace?: TraceHeaders;
   },
 ): Promise<{ createdAt: Date; updatedAt: Date }> {
   const { state } = order;
-  const envelopes = toEnvelopes(state.id, order.events, null);
+  const envelopes = toEnvelopes(state.id, order.events, null, order.trace);
   const statement = [
     `WITH o AS (
        INSERT INTO orders (id, customer_id, currency, payment_token, status, total_cents, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
@@ -155,9 +158,15 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<voi
   );
 }
 
-/** An order's events into the outbox, caused by `causationId` (null: a request or the sweeper). */
-export async function appendOrderEvents(tx: Tx, orderId: string, events: readonly OrderEvent[], causationId: string | null): Promise<void> {
-  await appendToOutbox(tx, toEnvelopes(orderId, events, causationId));
+/** An order's events into the outbox, caused by `causationId` (null: a request or the sweeper), in the trace of `trace`. */
+export async function appendOrderEvents(
+  tx: Tx,
+  orderId: string,
+  events: readonly OrderEvent[],
+  causationId: string | null,
+  trace?: TraceHeaders,
+): Promise<void> {
+  await appendToOutbox(tx, toEnvelopes(orderId, events, causationId, trace));
 }
 
 /** The live order holding this Idempotency-Key (one whose key expired does not count). */

@@ -1,3 +1,4 @@
+import { traceHeaders } from '@shop/lib/tracing/tracing';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -101,6 +102,7 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
           idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
           deadlineAt: stepDeadline('CREATED', placedAt, placedAt, opts.deadlines)!,
           events: placed.events,
+          trace: traceHeaders(request.trace),
         });
       // The insert is tried first: the database's unique key is the last word on the
       // Idempotency-Key (it survives a Redis restart or eviction), and a repeat is the rare case.
@@ -191,7 +193,7 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
         // Anything but a status change is refused; throwing rolls back whatever was stored.
         if (change.outcome !== 'changed')
           throw conflict('order_not_cancellable', change.outcome === 'compensate' ? `order is ${change.from}` : `order is ${change.status}: ${change.why}`);
-        await appendOrderEvents(tx, id, change.events, null);
+        await appendOrderEvents(tx, id, change.events, null, traceHeaders(request.trace));
       });
       request.log.info({ correlationId: id }, 'order cancelled by customer');
       return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });

@@ -15,6 +15,9 @@ export interface OutboundMessage {
   correlationId: string;
   /** Commit LSN of the transaction that wrote the row. */
   lsn: string;
+  /** The trace the row belongs to (its W3C headers), when it has one. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** The Kafka headers of a relayed event (names in lib/events/envelope HEADERS). */
@@ -25,6 +28,8 @@ export function headersOf(m: OutboundMessage, source: string): Record<string, st
     [HEADERS.correlationId]: m.correlationId,
     [HEADERS.source]: source,
     [HEADERS.lsn]: m.lsn,
+    ...(m.traceparent ? { [HEADERS.traceparent]: m.traceparent } : {}),
+    ...(m.tracestate ? { [HEADERS.tracestate]: m.tracestate } : {}),
   };
 }
 

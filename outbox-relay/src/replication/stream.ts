@@ -5,6 +5,7 @@ import type { Logger } from '@shop/lib/logger';
 import type { DatabaseSource, RelayConfig } from '../config.ts';
 import type { RelayMetrics } from '../metrics.ts';
 import type { OutboundMessage, Publisher } from '../publish/kafka-publisher.ts';
+import { PublishSpans } from '../publish/publish-spans.ts';
 import { AcknowledgeManager } from './acknowledge-manager.ts';
 import { formatLsn, parseLsn, type Lsn } from './lsn.ts';
 import { isoTimestamp, keepPayloadText } from './row-text.ts';
@@ -36,6 +37,7 @@ export class OutboxStream {
   private readonly route: (aggregateType: string) => string;
   private readonly metrics: RelayMetrics;
   private readonly logger: Logger;
+  private readonly spans: PublishSpans;
 
   constructor(
     source: DatabaseSource,
@@ -52,6 +54,7 @@ export class OutboxStream {
     this.metrics = metrics;
     this.logger = logger;
     this.labels = { slot: source.slotName, database: source.name };
+    this.spans = new PublishSpans(source.name);
   }
 
   get pendingMessages(): number {
@@ -257,6 +260,7 @@ export class OutboxStream {
         for (const { tx } of batch) latency.observe(Math.max(0, now - tx.commitTimeMs) / 1000);
         this.metrics.published.inc(this.labels, batch.length);
         ack.acknowledged(batch);
+        this.spans.acknowledged(batch.map((b) => b.message));
         backoff.reset();
         report();
         applyBackpressure();
@@ -273,7 +277,7 @@ export class OutboxStream {
 
   private toKafka(row: WalOutboxRow, commitLsn: string): OutboundMessage {
     const envelope = envelopeOf(row, isoTimestamp(row.created_at));
-    return {
+    const message: OutboundMessage = {
       topic: this.route(row.aggregate_type),
       key: row.aggregate_id,
       // The payload is spliced in as the JSON text Postgres sent: jsonb output is valid JSON,
@@ -283,6 +287,9 @@ export class OutboxStream {
       eventType: row.type,
       correlationId: envelope.correlationId,
       lsn: commitLsn,
+      ...(row.headers?.traceparent ? { traceparent: row.headers.traceparent, tracestate: row.headers.tracestate } : {}),
     };
+    this.spans.start(message);
+    return message;
   }
 }

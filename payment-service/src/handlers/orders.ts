@@ -4,6 +4,7 @@
 // (bounded): no provider charge runs inside an open transaction. The runner's transaction then
 // locks the batch's payments, applies the rules (domain/payment.ts) and writes the outcomes with
 // the inbox mark and the outgoing events.
+import { inSpan, ROOT_CONTEXT, SpanKind, type Context } from '@shop/lib/tracing/tracing';
 import { sleep } from '@shop/lib/backoff';
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { isTransient } from '@shop/lib/errors';
@@ -45,16 +46,22 @@ function stepOf(event: Envelope<OrderEvent>): ((book: PaymentBook) => Step) | un
 
 export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
   /** One charge with its retries: the provider's answer, or the last failure once the tries are spent. */
-  const charge = async (event: ChargeEvent, firstTry: number, log: Logger): Promise<ChargeAnswer> => {
+  const charge = async (event: ChargeEvent, firstTry: number, log: Logger, parent: Context): Promise<ChargeAnswer> => {
     const { orderId, amountCents, currency, paymentToken } = event.payload;
     let failure = 'provider_unavailable';
     for (let attempt = 1; attempt <= settings.providerAttempts; attempt++) {
       const tries = attempt === 1 ? firstTry : await countAttempt(db, orderId);
       try {
-        const result = await withTimeout(
-          provider.charge({ idempotencyKey: orderId, amountCents, currency, token: paymentToken, attempt: tries }),
-          settings.providerTimeoutMs,
-          () => new ProviderUnavailableError(`provider did not answer within ${settings.providerTimeoutMs} ms`),
+        const result = await inSpan(
+          'payment provider charge',
+          parent,
+          { kind: SpanKind.CLIENT, attributes: { 'order.id': orderId, 'payment.attempt': tries } },
+          () =>
+            withTimeout(
+              provider.charge({ idempotencyKey: orderId, amountCents, currency, token: paymentToken, attempt: tries }),
+              settings.providerTimeoutMs,
+              () => new ProviderUnavailableError(`provider did not answer within ${settings.providerTimeoutMs} ms`),
+            ),
         );
         return { result };
       } catch (error) {
@@ -81,7 +88,9 @@ export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, s
       await Promise.all(
         due
           .slice(i, i + CHARGE_CONCURRENCY)
-          .map(async (r) => answers.set(r.event.payload.orderId, await charge(r.event, tries.get(r.event.payload.orderId)!, r.log))),
+          .map(async (r) =>
+            answers.set(r.event.payload.orderId, await charge(r.event, tries.get(r.event.payload.orderId)!, r.log, r.meta.trace?.ctx ?? ROOT_CONTEXT)),
+          ),
       );
     }
     return answers;

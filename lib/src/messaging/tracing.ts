@@ -1,0 +1,99 @@
+// The consumer's part of a trace. Each delivery gets a CONSUMER span, child of the context its
+// Kafka headers carry, so one order's trace runs on through every service; the events it causes
+// carry that span's context on. A batch applied in one transaction also gets a span of its own,
+// linked to each message (and each message's span links back to it); the transaction is its
+// child, or the message's when the batch is one message.
+import type { AnyEvent } from '../events/catalog.ts';
+import { contextFrom, failed, linkTo, logFields, SpanKind, startSpan, traceHeaders, type Context, type Span, type TraceHeaders } from '../tracing/tracing.ts';
+import type { BatchItem, MessageHandler } from './consumer.ts';
+import type { MessageMeta } from './inbox.ts';
+
+export interface MessageTrace {
+  /** The delivery's span… */
+  span: Span;
+  /** …and its context: the parent of the work for this message (a provider call) and of the events it causes. */
+  ctx: Context;
+  /** The parent of the transaction this message is applied in (the batch's span, or the message's own). */
+  transaction: Context;
+}
+
+const messageAttributes = (event: BatchItem['event'], meta: MessageMeta) => ({
+  'messaging.system': 'kafka',
+  'messaging.operation.type': 'process',
+  'messaging.destination.name': meta.topic,
+  'messaging.destination.partition.id': String(meta.partition),
+  'messaging.kafka.offset': Number(meta.offset),
+  'messaging.consumer.group.name': meta.consumer,
+  'messaging.message.id': event.id,
+  'event.id': event.id,
+  'event.type': event.type,
+  'order.id': event.aggregateId,
+});
+
+/** Opens the spans of one attempt at `items`; `end` closes them (after the outcome is known). */
+function open(items: BatchItem[]): { end(error?: unknown): void } {
+  const batch =
+    items.length > 1
+      ? startSpan(`${items[0].meta.topic} process`, contextFrom(undefined), {
+          kind: SpanKind.CONSUMER,
+          attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'process', 'messaging.batch.message_count': items.length },
+          links: items.flatMap((i) => {
+            const l = linkTo(contextFrom(i.event.trace));
+            return l ? [l] : [];
+          }),
+        })
+      : undefined;
+  const batchLink = batch ? linkTo(batch.ctx) : undefined;
+  for (const item of items) {
+    const { span, ctx } = startSpan(`${item.event.type} process`, contextFrom(item.event.trace), {
+      kind: SpanKind.CONSUMER,
+      attributes: messageAttributes(item.event, item.meta),
+      links: batchLink ? [batchLink] : [],
+    });
+    item.meta.trace = { span, ctx, transaction: batch?.ctx ?? ctx };
+    const ids = logFields(span);
+    if (ids.trace_id) item.log = item.log.child(ids);
+  }
+  return {
+    end(error) {
+      for (const item of items) {
+        const span = item.meta.trace?.span;
+        if (!span) continue;
+        if (error !== undefined) failed(span, error);
+        span.end();
+      }
+      if (batch) {
+        if (error !== undefined) failed(batch.span, error);
+        batch.span.end();
+      }
+    },
+  };
+}
+
+/** Every call of `handler` (one message or a batch) inside the spans of its deliveries. */
+export function traced<E extends AnyEvent>(handler: MessageHandler<E>): MessageHandler<E> {
+  const around = async (items: BatchItem<E>[], run: () => Promise<void>) => {
+    const spans = open(items);
+    try {
+      await run();
+      spans.end();
+    } catch (error) {
+      spans.end(error);
+      throw error;
+    }
+  };
+  const one: MessageHandler<E> = (event, meta, log) => {
+    const item = { event, meta, log };
+    return around([item], () => handler(event, meta, item.log));
+  };
+  const batch = handler.batch;
+  if (batch) one.batch = (items) => around(items, () => batch(items));
+  one.batchKey = handler.batchKey;
+  return one;
+}
+
+/** The trace headers of the events a delivery causes. */
+export const causedTrace = (meta: MessageMeta): TraceHeaders | undefined => (meta.trace ? traceHeaders(meta.trace.ctx) : undefined);
+
+/** Marks a delivery that the inbox had seen already: its span says `duplicate`. */
+export const markDuplicate = (meta: MessageMeta): void => void meta.trace?.span.setAttribute('duplicate', true);
