@@ -50,7 +50,7 @@ export class OtlpReceiver {
   }
 
   static async start(): Promise<OtlpReceiver> {
-    let receiver: OtlpReceiver | undefined;
+    const spans: ExportRequest[] = [];
     const server = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -59,11 +59,12 @@ export class OtlpReceiver {
           res.writeHead(415).end();
           return;
         }
-        receiver!.#add(JSON.parse(body) as ExportRequest);
+        spans.push(JSON.parse(body) as ExportRequest);
+        receiver.#drain(spans);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       });
     });
-    receiver = new OtlpReceiver(server);
+    const receiver = new OtlpReceiver(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return receiver;
   }
@@ -79,6 +80,10 @@ export class OtlpReceiver {
 
   async stop(): Promise<void> {
     await new Promise((resolve) => this.#server.close(resolve));
+  }
+
+  #drain(requests: ExportRequest[]): void {
+    for (const request of requests.splice(0)) this.#add(request);
   }
 
   #add(request: ExportRequest): void {
