@@ -24,6 +24,8 @@ const pollMs = env.int('CONSOLE_POLL_MS', 1_000, { min: 100, max: 60_000 });
 const relayUrl = env.str(RELAY.urlEnv, `http://127.0.0.1:${RELAY.port}`);
 const serviceUrls = Object.fromEntries(SERVICES.map((s) => [s.name, env.str(s.urlEnv, `http://127.0.0.1:${s.port}`)]));
 const databases = SERVICE_DATABASES.map((db) => [db, serviceDatabaseUrl(db, env)] as const);
+// A trace viewer (Jaeger, Tempo, …): the order lookup links an order's trace id to <TRACE_UI_URL>/<traceId>.
+const traceUiUrl = env.optional('TRACE_UI_URL');
 env.done();
 
 const logger = createLogger('ops-console', common.logLevel);
@@ -36,7 +38,7 @@ for (const pool of pools.values()) pool.on('error', () => undefined);
 const app = createApp({ service: 'ops-console', logger, registry });
 const monitor = new DashboardMonitor(relayUrl, admin, serviceUrls);
 const deadLetters = new DeadLetters(kafka, admin);
-await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: serviceUrls['order-service'], adminToken: readAdminToken() });
+await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: serviceUrls['order-service'], adminToken: readAdminToken(), traceUiUrl });
 
 onShutdown(logger, [
   () => admin.disconnect(),

@@ -19,7 +19,7 @@ const ReplayBody = Type.Object(
 
 export async function dashboardRoutes(
   fastify: FastifyInstance,
-  opts: { monitor: DashboardMonitor; deadLetters: DeadLetters; pools: Map<string, pg.Pool>; orderServiceUrl: string; adminToken: string },
+  opts: { monitor: DashboardMonitor; deadLetters: DeadLetters; pools: Map<string, pg.Pool>; orderServiceUrl: string; adminToken: string; traceUiUrl?: string },
 ) {
   // Typed request parts from the route schemas (no casts in the handlers).
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -67,8 +67,8 @@ export async function dashboardRoutes(
         [...opts.pools].map(async ([database, pool]) =>
           (
             await pool
-              .query<{ id: string; type: string; created_at: Date; payload: unknown }>(
-                'select id::text, type, created_at, payload from outbox where aggregate_id = $1',
+              .query<{ id: string; type: string; created_at: Date; payload: unknown; traceparent: string | null }>(
+                "select id::text, type, created_at, payload, headers->>'traceparent' as traceparent from outbox where aggregate_id = $1",
                 [id],
               )
               .catch(() => ({ rows: [] }))
@@ -79,7 +79,10 @@ export async function dashboardRoutes(
       .flat()
       .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
     if (!order && events.length === 0) throw notFound(`order ${id}`);
-    return { orderId: id, order: order ?? null, events };
+    // The trace the order was placed in (its first event's), if anything traced it.
+    const traceId = events.find((e) => e.traceparent)?.traceparent?.split('-')[1] ?? null;
+    const traceUrl = traceId && opts.traceUiUrl ? `${opts.traceUiUrl.replace(/\/+$/, '')}/${traceId}` : null;
+    return { orderId: id, order: order ?? null, traceId, traceUrl, events };
   });
 
   app.post('/api/dlq/replay', { preHandler: requireAdmin(opts.adminToken), schema: { body: ReplayBody } }, async (request) => {

@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector, produce } from '../support/kafka.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp.ts';
-import { waitFor } from '../support/processes.ts';
+import { startProcess, waitFor } from '../support/processes.ts';
 import { notifications, setStock, startStack, uniqueSku, waitTerminal, type Stack } from '../support/stack.ts';
 
 let otlp: OtlpReceiver;
@@ -105,6 +105,13 @@ describe('tracing through the outbox', { timeout: 120_000 }, () => {
       { timeoutMs: 30_000, what: 'a duplicate span' },
     );
     expect(duplicate.attributes['event.id']).toBe(reservation.attributes['event.id']);
+
+    // The operations console's order lookup shows the trace and links it to the trace viewer.
+    const opsConsole = await startProcess('ops-console', {
+      env: { TRACE_UI_URL: 'http://jaeger.example/trace', ORDER_SERVICE_URL: stack.url('order-service') },
+    });
+    const lookup = (await (await fetch(`${opsConsole.url}/api/orders/${orderId}`)).json()) as { traceId: string; traceUrl: string };
+    expect(lookup).toMatchObject({ traceId, traceUrl: `http://jaeger.example/trace/${traceId}` });
   });
 
   it('starts a trace at the order service for a request that brings none (sampled by OTEL_TRACES_SAMPLER_ARG)', async () => {
