@@ -7,6 +7,7 @@ import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { rollingBench } from './rolling.ts';
 import { warmupBench } from './warmup.ts';
+import { tracingBench } from './tracing.ts';
 import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
 import { runtimesBench } from './runtimes.ts';
@@ -126,6 +127,7 @@ const benches: Record<string, () => Promise<void>> = {
   runtimes: runtimesBench,
   rolling: () => rollingBench(),
   warmup: () => warmupBench(),
+  tracing: () => tracingBench(),
   smoke,
 };
 const name = process.argv[2] ?? '';
