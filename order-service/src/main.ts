@@ -7,6 +7,11 @@ import { openDoor } from './handlers/admission.ts';
 import { startDeadlineSweeper } from './handlers/deadline-sweeper.ts';
 import { workflowHandler } from './handlers/workflow.ts';
 import { orderRoutes } from './routes/orders.ts';
+import { orderStatusRoutes } from './routes/order-status.ts';
+import { OrderReader, type VersionedView } from './handlers/order-view.ts';
+import { StatusFeed } from './handlers/status-feed.ts';
+import { FencedCache } from '@shop/lib/cache';
+import { counter, prom } from '@shop/lib/http/metrics';
 
 await runService<PrismaClient>({
   name: 'order-service',
@@ -31,7 +36,36 @@ await runService<PrismaClient>({
       refreshMs: env.int('ORDER_ADMISSION_REFRESH_MS', 500, { min: 50, max: 1_000 }),
       retryAfterSeconds: env.int('ORDER_ADMISSION_RETRY_AFTER_S', 2, { min: 1, max: 60 }),
     };
+    // The order cache (README, "Order status without polling"): an open order's entry lives at most
+    // this long (what bounds a fence lost to a crash between commit and fence); a terminal one longer.
+    const openTtlSeconds = env.int('ORDER_CACHE_TTL_S', 30, { min: 1, max: 86_400 });
+    const terminalTtlSeconds = env.int('ORDER_CACHE_TERMINAL_TTL_S', 3_600, { min: 1, max: 604_800 });
+    const recheckMs = env.int('ORDER_WAIT_RECHECK_MS', 5_000, { min: 100, max: 60_000 });
+    const maxStreamMs = env.int('ORDER_EVENTS_MAX_STREAM_MS', 300_000, { min: 1_000, max: 3_600_000 });
     env.done();
+    const cache = new FencedCache<VersionedView>({ redis: ctx.redis, registry: ctx.registry, name: 'order', ttlSeconds: openTtlSeconds });
+    const feed = new StatusFeed(ctx.redis, cache, ctx.logger);
+    ctx.onClose(() => feed.close());
+    const reader = new OrderReader({
+      prisma: ctx.prisma,
+      cache,
+      feed,
+      openTtlSeconds,
+      terminalTtlSeconds,
+      databaseReads: counter(ctx.registry, {
+        name: 'order_view_database_reads_total',
+        help: 'Order reads (GET, waits, streams) that reached the database',
+        labelNames: [],
+      }),
+    });
+    new prom.Gauge({
+      name: 'order_waiting_clients',
+      help: 'Clients waiting on an order here (long polls and event streams)',
+      registers: [ctx.registry],
+      collect() {
+        this.set(feed.watchers);
+      },
+    });
     const door = openDoor(ctx.sql, ctx.registry, admission);
     ctx.onClose(async () => door.stop());
     await ctx.app.register(orderRoutes, {
@@ -42,8 +76,12 @@ await runService<PrismaClient>({
       faultKillAfterCommit,
       rateLimitPerMinute,
       door,
+      reader,
+      feed,
+      recheckMs,
     });
-    await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql, deadlines));
-    ctx.onClose(startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs, deadlines));
+    await ctx.app.register(orderStatusRoutes, { reader, feed, recheckMs, maxStreamMs });
+    await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql, deadlines, feed));
+    ctx.onClose(startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs, deadlines, feed));
   },
 });

@@ -165,6 +165,8 @@ export interface BatchDecider<E extends AnyEvent, S, P = undefined> {
   /** No I/O: the outcome of one event against the state so far. */
   apply(state: S, event: Envelope<E>, log: Logger): Outcome;
   store(tx: SqlTransaction, state: S): Promise<void>;
+  /** After the commit, with the state as stored (announce it: fence a cache, push to clients). Not after a rollback. */
+  committed?(state: S): Promise<void> | void;
 }
 
 export function batchDecider<E extends AnyEvent, S, P = undefined>(
@@ -177,6 +179,7 @@ export function batchDecider<E extends AnyEvent, S, P = undefined>(
     const todo = items.filter((i) => decider.handles(i.event));
     if (todo.length === 0) return;
     const prepared = (await decider.prepare?.(todo)) as P;
+    let stored: S | undefined;
     const outcomes = await inTransaction(
       db,
       todo,
@@ -189,10 +192,12 @@ export function batchDecider<E extends AnyEvent, S, P = undefined>(
         );
         const done = fresh.map((f) => decider.apply(state, f.event, f.log));
         await decider.store(tx, state);
+        stored = state; // the last attempt's: a lost race decides again
         return done;
       },
       policy,
     );
+    if (stored !== undefined) await decider.committed?.(stored);
     todo.forEach((t, n) => report(t.log, outcomes[n]));
   };
   const one: MessageHandler<E> = (event, meta, log) => run([{ event, meta, log }]);

@@ -127,24 +127,35 @@ export interface StatusChange {
   cause: Cause;
 }
 
+/** What a stored change left an order at: its status and version once the transaction commits. */
+export interface StoredStatus {
+  orderId: string;
+  status: OrderStatus;
+  version: number;
+}
+
 /**
  * Stores the changes of a batch in one statement: each order's last status (its version bumped
- * once per change) and every change as a history entry, in order.
+ * once per change) and every change as a history entry, in order. Returns each order's new
+ * status and version (for the cache and the status feed, after the commit).
  */
-export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<void> {
-  if (changes.length === 0) return;
+export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<StoredStatus[]> {
+  if (changes.length === 0) return [];
   const last = new Map<string, { change: StatusChange; steps: number }>();
   for (const c of changes) last.set(c.orderId, { change: c, steps: (last.get(c.orderId)?.steps ?? 0) + 1 });
   const orders = [...last.values()];
-  await tx.$executeRawUnsafe(
+  const rows = await tx.$queryRawUnsafe<{ id: string; status: OrderStatus; version: number }[]>(
     `WITH o AS (
        UPDATE orders o SET status = u.status, cancel_reason = u.reason, deadline_at = COALESCE(u.deadline_at, o.deadline_at),
                            version = o.version + u.steps, updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $10::timestamptz[]) AS u(id, status, reason, steps, deadline_at)
         WHERE o.id = u.id
+        RETURNING o.id, o.status, o.version
+     ), h AS (
+       INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type)
+       SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[])
      )
-     INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type)
-     SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[])`,
+     SELECT id::text, status, version FROM o`,
     orders.map((o) => o.change.orderId),
     orders.map((o) => o.change.status),
     orders.map((o) => o.change.cancelReason),
@@ -156,6 +167,7 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<voi
     changes.map((c) => c.cause.type),
     orders.map((o) => o.change.deadlineAt?.toISOString() ?? null),
   );
+  return rows.map((r) => ({ orderId: r.id, status: r.status, version: Number(r.version) }));
 }
 
 /** An order's events into the outbox, caused by `causationId` (null: a request or the sweeper), in the trace of `trace`. */

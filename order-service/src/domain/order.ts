@@ -6,6 +6,7 @@ import { assertNever } from '@shop/lib/events/catalog';
 export const ORDER_STATUSES = ['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export const TERMINAL: ReadonlySet<OrderStatus> = new Set(['COMPLETED', 'CANCELLED']);
+export const isTerminal = (status: OrderStatus): boolean => TERMINAL.has(status);
 
 /** How long each step may take, and the whole order (ORDER_RESERVATION_DEADLINE_MS, ORDER_PAYMENT_DEADLINE_MS, ORDER_DEADLINE_MS). */
 export interface Deadlines {

@@ -5,7 +5,7 @@
 // to append: the consumer runner does it for replies.
 import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import { decide, stepDeadline, type Deadlines, type OrderMessage, type OrderState, type OrderStatus } from '../domain/order.ts';
-import { lockOrders, storeChanges, type Cause, type StatusChange } from '../db/orders.ts';
+import { lockOrders, storeChanges, type Cause, type StatusChange, type StoredStatus } from '../db/orders.ts';
 import type { Tx } from '@shop/lib/db/prisma';
 
 export type Change =
@@ -22,6 +22,8 @@ export interface OrderBook {
   /** The clock of the batch: a step entered now gets its deadline from here. */
   now: Date;
   deadlines: Deadlines;
+  /** Once stored: each changed order's new status and version (announced after the commit). */
+  stored: StoredStatus[];
 }
 
 export const openBook = async (tx: Tx, orderIds: string[], deadlines: Deadlines): Promise<OrderBook> => ({
@@ -29,9 +31,12 @@ export const openBook = async (tx: Tx, orderIds: string[], deadlines: Deadlines)
   changes: [],
   now: new Date(),
   deadlines,
+  stored: [],
 });
 
-export const closeBook = (tx: Tx, book: OrderBook): Promise<void> => storeChanges(tx, book.changes);
+export const closeBook = async (tx: Tx, book: OrderBook): Promise<void> => {
+  book.stored = await storeChanges(tx, book.changes);
+};
 
 /** No I/O: decides one message for one order and records the change, so the next message of that order sees it. */
 export function applyMessage(book: OrderBook, orderId: string, message: OrderMessage, cause: Cause): Change {
@@ -59,10 +64,16 @@ export function applyMessage(book: OrderBook, orderId: string, message: OrderMes
   }
 }
 
-/** One message for one order, in the caller's transaction. */
-export async function changeOrder(tx: Tx, orderId: string, message: OrderMessage, cause: Cause, deadlines: Deadlines): Promise<Change> {
+/** One message for one order, in the caller's transaction; `stored` is what to announce once it commits. */
+export async function changeOrder(
+  tx: Tx,
+  orderId: string,
+  message: OrderMessage,
+  cause: Cause,
+  deadlines: Deadlines,
+): Promise<{ change: Change; stored: StoredStatus[] }> {
   const book = await openBook(tx, [orderId], deadlines);
   const change = applyMessage(book, orderId, message, cause);
   await closeBook(tx, book);
-  return change;
+  return { change, stored: book.stored };
 }

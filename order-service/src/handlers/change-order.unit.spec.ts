@@ -22,6 +22,7 @@ describe('a batch of replies decided over one order book', () => {
         ['o2', order('o2')],
       ]),
       changes: [],
+      stored: [],
       now: new Date('2026-12-01T12:00:10Z'),
       deadlines: { reservationMs: 30_000, paymentMs: 60_000, overallMs: 120_000 },
     };

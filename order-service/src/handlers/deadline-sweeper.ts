@@ -2,25 +2,30 @@
 // Safe with several instances: each batch is claimed with FOR UPDATE SKIP LOCKED.
 import type { Logger } from '@shop/lib/logger';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { appendOrderEvents, lockOverdue } from '../db/orders.ts';
+import { appendOrderEvents, lockOverdue, type StoredStatus } from '../db/orders.ts';
+import type { StatusFeed } from './status-feed.ts';
 import { changeOrder } from './change-order.ts';
 import type { Deadlines } from '../domain/order.ts';
 
 const BATCH = 100;
 const MAX_BATCHES_PER_SWEEP = 50;
 
-export function startDeadlineSweeper(db: SqlDatabase, logger: Logger, intervalMs: number, deadlines: Deadlines): () => Promise<void> {
+export function startDeadlineSweeper(db: SqlDatabase, logger: Logger, intervalMs: number, deadlines: Deadlines, feed: StatusFeed): () => Promise<void> {
   let running: Promise<void> | undefined;
   let stopped = false;
   const sweepBatch = async (): Promise<number> => {
+    const stored: StoredStatus[] = [];
     const cancelled = await db.transaction(async (tx) => {
+      stored.length = 0;
       const ids = await lockOverdue(tx, BATCH);
       for (const id of ids) {
-        const change = await changeOrder(tx, id, { type: 'DeadlinePassed' }, { eventId: null, type: 'DeadlinePassed' }, deadlines);
+        const { change, stored: one } = await changeOrder(tx, id, { type: 'DeadlinePassed' }, { eventId: null, type: 'DeadlinePassed' }, deadlines);
+        stored.push(...one);
         if (change.outcome === 'changed' || change.outcome === 'compensate') await appendOrderEvents(tx, id, change.events, null);
       }
       return ids;
     });
+    await feed.committed(stored);
     for (const id of cancelled) logger.info({ correlationId: id }, 'order cancelled: deadline passed');
     return cancelled.length;
   };

@@ -8,6 +8,7 @@ import type { Logger } from '@shop/lib/logger';
 import type { Deadlines, OrderMessage } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import { applyMessage, closeBook, openBook, type OrderBook } from './change-order.ts';
+import type { StatusFeed } from './status-feed.ts';
 
 /** What order-service consumes: the replies of inventory and payment. */
 type Reply = InventoryEvent | PaymentEvent;
@@ -50,7 +51,7 @@ function apply(book: OrderBook, event: Envelope<Reply>, log: Logger): Outcome {
   }
 }
 
-export function workflowHandler(db: SqlDatabase, deadlines: Deadlines): MessageHandler<Reply> {
+export function workflowHandler(db: SqlDatabase, deadlines: Deadlines, feed: StatusFeed): MessageHandler<Reply> {
   return batchDecider<Reply, OrderBook>(db, {
     handles: (event) => toOrderMessage(event) !== undefined,
     load: (tx, events) =>
@@ -61,5 +62,6 @@ export function workflowHandler(db: SqlDatabase, deadlines: Deadlines): MessageH
       ),
     apply,
     store: closeBook,
+    committed: (book) => feed.committed(book.stored),
   });
 }

@@ -12,31 +12,10 @@ import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 import { appendOrderEvents, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, releaseExpiredKey } from '../db/orders.ts';
 import type { Door } from '../handlers/admission.ts';
 import { changeOrder } from '../handlers/change-order.ts';
-import { IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
-
-type View = NonNullable<Awaited<ReturnType<typeof loadOrderView>>>;
-
-/** What an order's HTTP view is made of: a loaded row, or a just-placed order held in memory. */
-type ViewSource = Pick<View, 'id' | 'customerId' | 'status' | 'cancelReason' | 'currency' | 'createdAt' | 'updatedAt'> & {
-  totalCents: bigint | number;
-  items: { sku: string; quantity: number; unitPriceCents: bigint | number }[];
-  history?: View['history'];
-};
-
-function toView(o: ViewSource) {
-  return {
-    orderId: o.id,
-    customerId: o.customerId,
-    status: o.status,
-    reason: o.cancelReason,
-    currency: o.currency,
-    totalCents: Number(o.totalCents),
-    items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: Number(i.unitPriceCents) })),
-    history: o.history?.map((h) => ({ status: h.status, reason: h.reason, cause: h.causeType, causeEventId: h.causeEventId, at: h.at.toISOString() })),
-    createdAt: o.createdAt.toISOString(),
-    updatedAt: o.updatedAt.toISOString(),
-  };
-}
+import type { OrderReader } from '../handlers/order-view.ts';
+import { toView } from '../handlers/order-view.ts';
+import type { StatusFeed } from '../handlers/status-feed.ts';
+import { GetOrderQuery, IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
 
 // The cursor is the last id of a page, opaque to clients. A cursor of the earlier form
 // (`<createdAt>|<id>`) still works: its id part is all that is needed.
@@ -61,6 +40,20 @@ export interface OrderRouteOptions {
   rateLimitPerMinute: number;
   /** Back-pressure: refuses new orders while the workflow is too far behind. */
   door: Door;
+  /** Reads through the order cache; waits for an order to end. */
+  reader: OrderReader;
+  /** Told after each commit that changes an order (fences the cache, pushes to waiting clients). */
+  feed: StatusFeed;
+  /** How often a waiting request reads again in case a push was lost. */
+  recheckMs: number;
+}
+
+/** "10s", "2500ms" → ms, 100 ms to 30 s. */
+function waitMs(timeout: string | undefined): number {
+  if (timeout === undefined) return 10_000;
+  const ms = timeout.endsWith('ms') ? Number(timeout.slice(0, -2)) : Number(timeout.slice(0, -1)) * 1000;
+  if (ms < 100 || ms > 30_000) throw invalid('timeout must be between 100ms and 30s');
+  return ms;
 }
 
 export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOptions) {
@@ -133,30 +126,34 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
       const { state } = placed;
       request.log.info({ correlationId: state.id, totalCents: state.totalCents }, 'order placed');
       if (opts.faultKillAfterCommit) process.kill(process.pid, 'SIGKILL');
-      return reply
-        .code(201)
-        .header('location', `/orders/${state.id}`)
-        .send(
-          toView({
-            id: state.id,
-            customerId: state.customerId,
-            status: state.status,
-            cancelReason: null,
-            currency: state.currency,
-            totalCents: state.totalCents,
-            items: body.items,
-            ...inserted!,
-          }),
-        );
+      const placedView = {
+        id: state.id,
+        customerId: state.customerId,
+        status: state.status,
+        cancelReason: null,
+        currency: state.currency,
+        totalCents: state.totalCents,
+        items: body.items,
+        ...inserted!,
+      };
+      // The client's first GET (or wait) is served from here: the order as committed, version 0.
+      const firstEntry = { status: state.status, reason: null, causeType: 'PlaceOrder', causeEventId: null, at: inserted!.createdAt };
+      await opts.reader.put(state.id, { version: 0, view: toView({ ...placedView, history: [{ id: 0n, orderId: state.id, ...firstEntry }] }) });
+      return reply.code(201).header('location', `/orders/${state.id}`).send(toView(placedView));
     },
   );
 
-  app.get('/orders/:id', { schema: { params: OrderIdParams, response: responses({ 200: OrderView }) } }, async (request) => {
-    const { id } = request.params;
-    const order = await loadOrderView(prisma, id);
-    if (!order) throw notFound(`order ${id}`);
-    return toView(order);
-  });
+  app.get(
+    '/orders/:id',
+    { schema: { params: OrderIdParams, querystring: GetOrderQuery, response: responses({ 200: OrderView }, [400, 404]) } },
+    async (request) => {
+      const { id } = request.params;
+      const { waitFor, timeout } = request.query;
+      const entry = waitFor === 'terminal' ? await opts.reader.waitTerminal(id, waitMs(timeout), opts.recheckMs) : await opts.reader.read(id);
+      if (!entry) throw notFound(`order ${id}`);
+      return entry.view;
+    },
+  );
 
   app.get(
     '/orders',
@@ -187,14 +184,16 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
     },
     async (request, reply) => {
       const { id } = request.params;
-      await opts.sql.transaction(async (tx) => {
-        const change = await changeOrder(tx, id, { type: 'CancelOrder' }, { eventId: null, type: 'CancelOrder' }, opts.deadlines);
+      const stored = await opts.sql.transaction(async (tx) => {
+        const { change, stored } = await changeOrder(tx, id, { type: 'CancelOrder' }, { eventId: null, type: 'CancelOrder' }, opts.deadlines);
         if (change.outcome === 'missing') throw notFound(`order ${id}`);
         // Anything but a status change is refused; throwing rolls back whatever was stored.
         if (change.outcome !== 'changed')
           throw conflict('order_not_cancellable', change.outcome === 'compensate' ? `order is ${change.from}` : `order is ${change.status}: ${change.why}`);
         await appendOrderEvents(tx, id, change.events, null, traceHeaders(request.trace));
+        return stored;
       });
+      await opts.feed.committed(stored);
       request.log.info({ correlationId: id }, 'order cancelled by customer');
       return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
     },

@@ -57,6 +57,15 @@ export const OrderView = Type.Object({
 
 export const OrderIdParams = Type.Object({ id: Uuid }, { additionalProperties: false });
 
+/** `?waitFor=terminal&timeout=10s`: a long poll, answered once the order ends or the timeout runs out (at most 30 s). */
+export const GetOrderQuery = Type.Object(
+  {
+    waitFor: Type.Optional(Type.Literal('terminal')),
+    timeout: Type.Optional(Type.String({ pattern: '^\\d{1,5}(ms|s)$', description: '100ms to 30s, e.g. 10s or 2500ms (default 10s)' })),
+  },
+  { additionalProperties: false },
+);
+
 export const ListOrdersQuery = Type.Object(
   {
     customerId: Type.Optional(CustomerId),
