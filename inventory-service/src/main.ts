@@ -5,7 +5,9 @@ import { counter } from '@shop/lib/http/metrics';
 import { runService } from '@shop/lib/service';
 import { PrismaClient } from './generated/prisma/client.ts';
 import { orderEventsHandler } from './handlers/orders.ts';
-import { productRoutes } from './routes/products.ts';
+import { productRoutes, type ProductView } from './routes/products.ts';
+import { EnvReader } from '@shop/lib/config';
+import { FencedCache } from '@shop/lib/cache';
 
 await runService<PrismaClient>({
   name: 'inventory-service',
@@ -13,7 +15,12 @@ await runService<PrismaClient>({
   database: 'inventory',
   PrismaClient,
   setup: async (ctx) => {
-    await ctx.app.register(productRoutes, { prisma: ctx.prisma, sql: ctx.sql, adminToken: readAdminToken() });
+    const env = new EnvReader();
+    // An entry lives at most this long: what bounds a fence lost to a crash between commit and fence.
+    const ttlSeconds = env.int('PRODUCT_CACHE_TTL_S', 30, { min: 1, max: 86_400 });
+    env.done();
+    const cache = new FencedCache<ProductView>({ redis: ctx.redis, registry: ctx.registry, name: 'product', ttlSeconds });
+    await ctx.app.register(productRoutes, { prisma: ctx.prisma, sql: ctx.sql, adminToken: readAdminToken(), cache });
     // Stock written by a writer that does not lock (none today): the batch was decided again.
     const conflicts = counter(ctx.registry, {
       name: 'inventory_stock_conflicts_total',
@@ -21,6 +28,9 @@ await runService<PrismaClient>({
       labelNames: [],
     });
     const onConflict = () => conflicts.inc();
-    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql, onConflict));
+    await ctx.consume(
+      [TOPICS.order],
+      orderEventsHandler(ctx.sql, (moved) => cache.fence(moved), onConflict),
+    );
   },
 });

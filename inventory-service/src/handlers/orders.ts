@@ -28,7 +28,15 @@ function stepOf(event: Envelope<OrderEvent>): ((book: StockBook) => Step) | unde
   }
 }
 
-export function orderEventsHandler(db: SqlDatabase, onLostRace?: () => void): MessageHandler<OrderEvent> {
+/**
+ * `stockMoved` hears, after each commit, the products it changed and their new versions (the
+ * product cache is fenced with them).
+ */
+export function orderEventsHandler(
+  db: SqlDatabase,
+  stockMoved: (products: { key: string; version: number }[]) => Promise<void>,
+  onLostRace?: () => void,
+): MessageHandler<OrderEvent> {
   return batchDecider<OrderEvent, StockBook>(
     db,
     {
@@ -41,6 +49,8 @@ export function orderEventsHandler(db: SqlDatabase, onLostRace?: () => void): Me
         ),
       apply: (book, event) => outcomeOf(stepOf(event)!(book)),
       store: storeBook,
+      // storeBook wrote each changed product at the version it was loaded at + 1.
+      committed: (book) => stockMoved([...book.changedProducts].map((sku) => ({ key: sku, version: book.products.get(sku)!.version + 1 }))),
     },
     { onLostRace },
   );

@@ -1,4 +1,5 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import type { FencedCache } from '@shop/lib/cache';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppError, conflict, notFound } from '@shop/lib/errors';
@@ -25,7 +26,7 @@ const AdjustmentBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const ProductView = Type.Object({
+const ProductViewSchema = Type.Object({
   sku: Type.String(),
   name: Type.String(),
   onHand: Type.Integer(),
@@ -34,8 +35,16 @@ const ProductView = Type.Object({
   version: Type.Integer(),
 });
 
-const view = (p: Product) => ({ sku: p.sku, name: p.name, onHand: p.onHand, reserved: p.reserved, available: p.onHand - p.reserved, version: p.version });
-const send = (reply: FastifyReply, status: number, p: Product) => reply.code(status).header('etag', etagOf(p.version)).send(view(p));
+export type ProductView = Static<typeof ProductViewSchema>;
+const view = (p: Product): ProductView => ({
+  sku: p.sku,
+  name: p.name,
+  onHand: p.onHand,
+  reserved: p.reserved,
+  available: p.onHand - p.reserved,
+  version: p.version,
+});
+const sendView = (reply: FastifyReply, status: number, v: ProductView) => reply.code(status).header('etag', etagOf(v.version)).send(v);
 
 /** What a refused write tells the client (nothing was written). */
 function refused(sku: string, result: Exclude<WriteOutcome, { outcome: 'written' }>, asked: number | '*' | 'none' | undefined): AppError {
@@ -54,10 +63,16 @@ function refused(sku: string, result: Exclude<WriteOutcome, { outcome: 'written'
   }
 }
 
-export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db; sql: SqlDatabase; adminToken: string }) {
+export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db; sql: SqlDatabase; adminToken: string; cache: FencedCache<ProductView> }) {
   // Typed request parts from the route schemas (no casts in the handlers).
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { prisma } = opts;
+  const { prisma, cache } = opts;
+  // A write's reply is the product as committed: cached (fenced by version) before the client hears it.
+  const send = async (reply: FastifyReply, status: number, p: Product) => {
+    const v = view(p);
+    await cache.fill(p.sku, p.version, v);
+    return sendView(reply, status, v);
+  };
 
   // Create, or set an absolute level. Changing an existing product needs If-Match with the
   // version it was read at (428 without, 412 when it moved on), so a reservation committed in
@@ -70,7 +85,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
         params: Params,
         headers: PutHeaders,
         body: PutBody,
-        response: responses({ 200: ProductView, 201: ProductView }, [400, 401, 403, 404, 409, 412, 413, 415, 428, 503]),
+        response: responses({ 200: ProductViewSchema, 201: ProductViewSchema }, [400, 401, 403, 404, 409, 412, 413, 415, 428, 503]),
       },
     },
     async (request, reply) => {
@@ -98,7 +113,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
     '/products/:sku/adjustments',
     {
       preHandler: requireAdmin(opts.adminToken),
-      schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductView }, [400, 401, 403, 404, 409, 413, 415, 422, 503]) },
+      schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductViewSchema }, [400, 401, 403, 404, 409, 413, 415, 422, 503]) },
     },
     async (request, reply) => {
       const { sku } = request.params;
@@ -110,8 +125,10 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
     },
   );
 
-  app.get('/products/:sku', { schema: { params: Params, response: responses({ 200: ProductView }) } }, async (request, reply) => {
+  app.get('/products/:sku', { schema: { params: Params, response: responses({ 200: ProductViewSchema }) } }, async (request, reply) => {
     const { sku } = request.params;
+    const cached = await cache.get(sku);
+    if (cached) return sendView(reply, 200, cached);
     const product = await prisma.product.findUnique({ where: { sku } });
     if (!product) throw notFound(`product ${sku}`);
     return send(reply, 200, product);
