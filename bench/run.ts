@@ -8,6 +8,7 @@ import { e2eBench, e2eRun } from './e2e.ts';
 import { rollingBench } from './rolling.ts';
 import { warmupBench } from './warmup.ts';
 import { tracingBench } from './tracing.ts';
+import { waitersBench } from './waiters.ts';
 import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
 import { runtimesBench } from './runtimes.ts';
@@ -128,6 +129,7 @@ const benches: Record<string, () => Promise<void>> = {
   rolling: () => rollingBench(),
   warmup: () => warmupBench(),
   tracing: () => tracingBench(),
+  waiters: () => waitersBench(),
   smoke,
 };
 const name = process.argv[2] ?? '';
