@@ -69,7 +69,8 @@ async function window(clients: number, rate: number, seconds: number, modes: Mod
         const cycleStart = performance.now();
         const id = await place(sku);
         if (id) {
-          requests += 1 + (await waitEnd(id, mode));
+          const waited = await waitEnd(id, mode); // before the +=: `requests += await …` would add to a stale value
+          requests += 1 + waited;
           latencies.push(performance.now() - cycleStart);
         }
         const rest = cycleMs - (performance.now() - cycleStart);
