@@ -105,7 +105,8 @@ export async function warmUp(db: pg.Pool): Promise<void> {
   }
 }
 
-export async function e2eBench(opts: { rates: number[]; seconds: number } = { rates: [50, 100, 200, 300, 500], seconds: 60 }): Promise<void> {
+/** Runs the rates; answers the highest one sustained (undefined: none). */
+export async function e2eBench(opts: { rates: number[]; seconds: number } = { rates: [50, 100, 200, 300, 500], seconds: 60 }): Promise<number | undefined> {
   // The calibration of this invocation: pgbench on the same Postgres with nothing else running.
   await stackDown();
   await assertNoReplicationReaders();
@@ -202,4 +203,5 @@ export async function e2eBench(opts: { rates: number[]; seconds: number } = { ra
     );
   } else console.log('no offered rate was sustained (p99 ≤ 1 s, 0 errors, 0 open): 0 % of the ceiling');
   console.log(`\npeak RSS (MiB): ${JSON.stringify(peakRss())}`);
+  return best?.rate;
 }

@@ -7,7 +7,7 @@ import { debeziumBench } from './debezium.ts';
 import { e2eBench, e2eRun } from './e2e.ts';
 import { rollingBench } from './rolling.ts';
 import { warmupBench } from './warmup.ts';
-import { tracingBench } from './tracing.ts';
+import { tracingBench, tracingComparison } from './tracing.ts';
 import { waitersBench } from './waiters.ts';
 import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
@@ -116,11 +116,14 @@ async function smoke(): Promise<void> {
 const benches: Record<string, () => Promise<void>> = {
   relay: relayBench,
   debezium: debeziumBench,
-  e2e: () =>
-    e2eBench({
+  e2e: async () => {
+    const sustained = await e2eBench({
       rates: (process.env.BENCH_RATES ?? '50,100,200,300,500').split(',').map(Number),
       seconds: Number(process.env.BENCH_SECONDS ?? 60),
-    }),
+    });
+    // What tracing costs at the rate just sustained (BENCH_TRACING=0 skips it).
+    if (process.env.BENCH_TRACING !== '0') await tracingComparison(sustained ?? 100, 30);
+  },
   http: () => httpBench(),
   ceiling: async () => void (await ceilingBench()),
   'workflow-sql': () => workflowSqlBench(),

@@ -33,10 +33,17 @@ async function spanSink(): Promise<{ url: string; spans: () => number; close: ()
   };
 }
 
+/** `npm run bench -- tracing`: the comparison alone, beside its own pgbench ceiling. */
 export async function tracingBench(rate = Number(process.env.BENCH_RATE ?? 200), seconds = Number(process.env.BENCH_SECONDS ?? 30)): Promise<void> {
   await stackDown();
   await assertNoReplicationReaders();
   const ceiling = median(await pgbenchCeiling(10, 3));
+  await tracingComparison(rate, seconds);
+  console.log(`pgbench ceiling of this machine (order + outbox insert, 8 clients, median of 3 × 10 s): ${ceiling.toFixed(0)} tx/s`);
+}
+
+/** The same window with tracing off, then on (the e2e bench ends with it, at its sustained rate). */
+export async function tracingComparison(rate: number, seconds: number): Promise<void> {
   const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 2 });
   const sink = await spanSink();
   const measure = async (env: NodeJS.ProcessEnv): Promise<E2eRun> => {
@@ -75,5 +82,4 @@ export async function tracingBench(rate = Number(process.env.BENCH_RATE ?? 200),
     `\nspans exported per order: ${spansPerOrder.toFixed(1)}; tracing adds ${added.toFixed(2)} CPU ms per order to the services and the relay ` +
       `(${((added / sum(off, ours)) * 100).toFixed(0)} % of theirs); all processes: ${(sum(on, stack) - sum(off, stack)).toFixed(2)} ms (Postgres and Kafka vary by that much between runs)`,
   );
-  console.log(`pgbench ceiling of this machine (order + outbox insert, 8 clients, median of 3 × 10 s): ${ceiling.toFixed(0)} tx/s`);
 }
