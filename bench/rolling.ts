@@ -7,8 +7,9 @@ import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { STACK_PROCESSES, stackDown, stackUp } from '@shop/testkit/processes';
 import { terminalTimes, warmUp } from './e2e.ts';
-import { drained, place, stock } from './stack.ts';
-import { percentile, table } from './stats.ts';
+import { pgbenchCeiling } from './ceiling.ts';
+import { assertNoReplicationReaders, drained, place, stock } from './stack.ts';
+import { median, percentile, table } from './stats.ts';
 
 const SKUS = 200;
 
@@ -27,6 +28,10 @@ export async function rollingBench(
   rate = Number(process.env.BENCH_RATE ?? 150),
   settleSeconds = Number(process.env.BENCH_SETTLE_SECONDS ?? 15),
 ): Promise<void> {
+  // The calibration of this invocation, with the stack stopped.
+  await stackDown();
+  await assertNoReplicationReaders();
+  const ceiling = median(await pgbenchCeiling(10, 3));
   await stackUp();
   const db = new pg.Pool({ connectionString: serviceDatabaseUrl('orders'), max: 2 });
   await warmUp(db);
@@ -111,4 +116,5 @@ export async function rollingBench(
     ),
   );
   console.log(`\nload: ${rate} orders/s, open loop; each process restarted with SIGTERM and started again (stackDown + stackUp)`);
+  console.log(`pgbench ceiling of this machine (order + outbox insert, 8 clients, median of 3 × 10 s): ${ceiling.toFixed(0)} tx/s`);
 }
