@@ -25,6 +25,16 @@ export async function terminalTimes(db: pg.Pool, ids: string[]): Promise<Map<str
   return new Map(r.rows.filter((x) => x.ms !== null).map((x) => [x.id, Number(x.ms)]));
 }
 
+/** terminalTimes once every order of `ids` has ended, or as they are after `timeoutMs`. */
+export async function waitTerminalTimes(db: pg.Pool, ids: string[], timeoutMs = 120_000): Promise<Map<string, number>> {
+  let done = await terminalTimes(db, ids);
+  for (let waited = 0; done.size < ids.length && waited < timeoutMs; waited += 1_000) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    done = await terminalTimes(db, ids);
+  }
+  return done;
+}
+
 async function terminalLatencies(db: pg.Pool, ids: string[]): Promise<{ sorted: number[]; open: number }> {
   const done = [...(await terminalTimes(db, ids)).values()];
   return { sorted: done.sort((a, b) => a - b), open: ids.length - done.length };

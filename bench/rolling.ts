@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { STACK_PROCESSES, stackDown, stackUp } from '@shop/testkit/processes';
-import { terminalTimes, warmUp } from './e2e.ts';
+import { waitTerminalTimes, warmUp } from './e2e.ts';
 import { pgbenchCeiling } from './ceiling.ts';
 import { assertNoReplicationReaders, drained, place, stock } from './stack.ts';
 import { median, percentile, table } from './stats.ts';
@@ -73,11 +73,7 @@ export async function rollingBench(
   const placed = await Promise.all(requests);
 
   const ids = placed.map((p) => p.orderId).filter((x): x is string => Boolean(x));
-  let done = await terminalTimes(db, ids);
-  for (let waited = 0; done.size < ids.length && waited < 120_000; waited += 1_000) {
-    await new Promise((r) => setTimeout(r, 1_000));
-    done = await terminalTimes(db, ids);
-  }
+  const done = await waitTerminalTimes(db, ids);
   await drained();
   await db.end();
   const p99Of = (mine: Placed[]) =>

@@ -11,22 +11,14 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 import { stackDown, stackUp } from '@shop/testkit/processes';
 import { pgbenchCeiling } from './ceiling.ts';
-import { terminalTimes } from './e2e.ts';
+import { waitTerminalTimes } from './e2e.ts';
 import { CPU_GROUPS, cpuSince, cpuSnapshot, type CpuGroup, type CpuSnapshot } from './process-cpu.ts';
 import { assertNoReplicationReaders, drained, place, stock } from './stack.ts';
 import { median, percentile, table } from './stats.ts';
 
 const SKUS = 200;
-const SHOWN: CpuGroup[] = [
-  'postgres',
-  'order-service',
-  'inventory-service',
-  'payment-service',
-  'notification-service',
-  'outbox-relay',
-  'kafka',
-  'load generator',
-];
+// Every process of an order; the console and Redis do next to nothing per order.
+const SHOWN = CPU_GROUPS.filter((g) => g !== 'ops-console' && g !== 'redis');
 
 const exec = promisify(execFile);
 const infra = (command: string) => exec('bash', [`${REPO_ROOT}scripts/infra.sh`, command], { cwd: REPO_ROOT, timeout: 300_000 });
@@ -80,11 +72,7 @@ async function firstMinute(rate: number, seconds: number, sliceSeconds: number):
   cpu.push(cpuSince(mark));
   const placed = await Promise.all(sent.map(async (s) => ({ slice: s.slice, ...(await s.result) })));
   const ids = placed.map((p) => p.orderId).filter((x): x is string => Boolean(x));
-  let done = await terminalTimes(db, ids);
-  for (let waited = 0; done.size < ids.length && waited < 120_000; waited += 1_000) {
-    await new Promise((r) => setTimeout(r, 1_000));
-    done = await terminalTimes(db, ids);
-  }
+  const done = await waitTerminalTimes(db, ids);
   await drained();
   await db.end();
 
