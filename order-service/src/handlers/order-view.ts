@@ -79,13 +79,23 @@ export class OrderReader {
    * `recheckMs` as well, so a status push lost while Redis was down delays the answer, never loses it.
    */
   async waitTerminal(id: string, timeoutMs: number, recheckMs: number, signal?: AbortSignal): Promise<VersionedView | undefined> {
+    // A terminal push that lands while a read is in flight is remembered, not lost to the recheck.
+    let ended = false;
     let wake: () => void = () => undefined;
-    const stop = this.#o.feed.watch(id, (n) => isTerminal(n.status) && wake());
+    const stop = this.#o.feed.watch(id, (n) => {
+      if (!isTerminal(n.status)) return;
+      ended = true;
+      wake();
+    });
     try {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const entry = await this.read(id);
         if (!entry || isTerminal(entry.view.status as OrderStatus) || Date.now() >= deadline || signal?.aborted) return entry;
+        if (ended) {
+          ended = false; // the push came during the read: read again now (the entry is fenced), once
+          continue;
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(recheckMs, deadline - Date.now()));
           wake = () => (clearTimeout(timer), resolve());

@@ -78,7 +78,7 @@ export async function orderStatusRoutes(fastify: FastifyInstance, opts: OrderSta
         }, opts.recheckMs),
       );
       timers.push(setTimeout(end, opts.maxStreamMs));
-      request.raw.on('close', end);
+      res.on('close', end); // the client went away (or the stream ended)
     },
   );
 }
