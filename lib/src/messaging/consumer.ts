@@ -4,40 +4,17 @@ import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessag
 import type { Registry } from 'prom-client';
 import { exponentialBackoff, sleep } from '../backoff.ts';
 import { AppError, isTransient } from '../errors.ts';
-import type { EventEnvelope } from '../events/envelope.ts';
-import type { AnyEvent, EventOnTopic, Topic } from '../events/catalog.ts';
+import type { Topic } from '../events/catalog.ts';
 import { counter, histogram } from '../http/metrics.ts';
 import { runPartitionBatch } from './batch.ts';
 import { parseEnvelope } from './parse.ts';
 import type { Logger } from '../logger.ts';
-import type { MessageMeta } from './inbox.ts';
+import type { BatchItem, MessageHandler, MessageMeta } from './types.ts';
 import { dlqFor, ensureTopics } from './kafka.ts';
 import { OffsetCommitter } from './offset-committer.ts';
 import { traced } from './tracing.ts';
 
-/** An event as consumers see it: the envelope, narrowed by `type` to one of the events E. */
-export type Envelope<E extends AnyEvent = AnyEvent> = EventEnvelope<E['type'], E['payload']> & E;
-
-/** One consumed message of a batch, parsed and checked, with its position and log context. */
-export interface BatchItem<E extends AnyEvent = AnyEvent> {
-  event: Envelope<E>;
-  meta: MessageMeta;
-  log: Logger;
-}
-
-/**
- * A handler sees only the events of the topics it consumes (the runner checks the topic). One
- * with a `batch` mode gets what a partition fetch brought, in chunks, to apply all at once (or
- * throw having changed nothing); the one-message call remains for isolating a failure.
- */
-export type MessageHandler<E extends AnyEvent = AnyEvent> = ((event: Envelope<E>, meta: MessageMeta, log: Logger) => Promise<void>) & {
-  batch?: (items: BatchItem<E>[]) => Promise<void>;
-  /** For a batch mode that must not see two of these events of one key at once: the key (see runPartitionBatch). */
-  batchKey?: (event: Envelope<E>) => string | undefined;
-};
-
-/** The handler a consumer of `topics` must supply: one that takes every event those topics carry. */
-export type HandlerFor<T extends readonly Topic[]> = MessageHandler<EventOnTopic<T[number]>>;
+export type { BatchItem, Envelope, HandlerFor, MessageHandler } from './types.ts';
 
 /** Retry policy: transient errors back off exponentially (with jitter) up to `attempts`. */
 export interface RetryPolicy {

@@ -1,14 +1,7 @@
 import type { SqlTransaction } from '../db/prisma.ts';
-import type { MessageTrace } from './tracing.ts';
+import type { MessageMeta } from './types.ts';
 
-export interface MessageMeta {
-  consumer: string;
-  topic: string;
-  partition: number;
-  offset: string;
-  /** This delivery's spans (messaging/tracing.ts): set by the runner before a handler sees it. */
-  trace?: MessageTrace;
-}
+export type { MessageMeta } from './types.ts';
 
 /**
  * Records the event id in `processed_events` inside the handler's transaction.

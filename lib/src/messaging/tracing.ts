@@ -4,18 +4,8 @@
 // linked to each message (and each message's span links back to it); the transaction is its
 // child, or the message's when the batch is one message.
 import type { AnyEvent } from '../events/catalog.ts';
-import { contextFrom, failed, linkTo, logFields, SpanKind, startSpan, traceHeaders, type Context, type Span, type TraceHeaders } from '../tracing/tracing.ts';
-import type { BatchItem, MessageHandler } from './consumer.ts';
-import type { MessageMeta } from './inbox.ts';
-
-export interface MessageTrace {
-  /** The delivery's span… */
-  span: Span;
-  /** …and its context: the parent of the work for this message (a provider call) and of the events it causes. */
-  ctx: Context;
-  /** The parent of the transaction this message is applied in (the batch's span, or the message's own). */
-  transaction: Context;
-}
+import { contextFrom, failed, linkTo, logFields, SpanKind, startSpan, traceHeaders, type TraceHeaders } from '../tracing/tracing.ts';
+import type { BatchItem, MessageHandler, MessageMeta } from './types.ts';
 
 const messageAttributes = (event: BatchItem['event'], meta: MessageMeta) => ({
   'messaging.system': 'kafka',
