@@ -29,7 +29,11 @@ export class StatusFeed {
     this.#subscriber = redis.duplicate({ enableOfflineQueue: true });
     this.#subscriber.on('error', () => undefined); // the publisher's connection logs Redis being down
     this.#subscriber.on('message', (_channel: string, text: string) => this.#dispatch(text));
-    void this.#subscriber.subscribe(CHANNEL).catch((error: Error) => logger.warn({ err: error.message }, 'status feed: cannot subscribe yet'));
+    // On every (re)connect: ioredis restores only subscriptions that once succeeded, so one that
+    // failed while Redis was down at start would otherwise never be made.
+    const subscribe = () =>
+      void this.#subscriber.subscribe(CHANNEL).catch((error: Error) => logger.warn({ err: error.message }, 'status feed: cannot subscribe yet'));
+    this.#subscriber.on('ready', subscribe);
   }
 
   /** After the commit of a transaction that changed these orders. Never throws: Redis down loses only the push. */
