@@ -1,7 +1,7 @@
 // npm run chaos -- <action> [target]            one fault against the stack of `npm run up`
 // npm run chaos -- latency [process] <postgres|kafka> <ms> [duration] | partition [process] <target> <duration>
 //                  | reset [process] <target> | heal      through the fault proxy (FAULT_PROXY=1 npm run up)
-// npm run chaos -- soak --orders N --faults F --seed S [--rate R]
+// npm run chaos -- soak --orders N --faults F --seed S [--rate R] [--sustained E]   (E: the e2e bench's sustained rate, printed beside R)
 import { ACTIONS } from './faults.ts';
 import { soak } from './soak.ts';
 
@@ -13,10 +13,14 @@ const flag = (name: string, fallback: number) => {
 
 if (action === 'soak') {
   const opts = { orders: flag('orders', 1000), faults: flag('faults', 8), seed: flag('seed', 1), rate: flag('rate', 50) };
-  console.log(`[soak] ${opts.orders} orders at ${opts.rate}/s, ${opts.faults} faults, seed ${opts.seed}`);
+  // The soak's rate is set against what the stack sustains (BENCHMARKS.md); say which, if told.
+  const sustained = flag('sustained', 0);
+  const share = sustained > 0 ? ` (${((opts.rate / sustained) * 100).toFixed(0)} % of the ${sustained}/s the e2e bench sustained)` : '';
+  console.log(`[soak] ${opts.orders} orders at ${opts.rate}/s${share}, ${opts.faults} faults, seed ${opts.seed}`);
   const started = Date.now();
   const report = await soak(opts);
   console.log('\n== soak report ==');
+  console.log(`load: ${opts.orders} orders at ${opts.rate}/s${share}`);
   console.log(`faults injected (${report.faults.length} actions):`);
   for (const f of report.faults) console.log(`  ${f.at} ${f.action}${f.target ? ` ${f.target}` : ''}${f.detail ? ` (${f.detail})` : ''}`);
   for (const [k, v] of Object.entries(report.counts)) console.log(`  ${k.padEnd(18)} ${v}`);
