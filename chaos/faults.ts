@@ -129,18 +129,20 @@ export const ACTIONS: Record<string, (...args: string[]) => Promise<FaultRecord>
     return record('reset', (await injectFault({ kind: 'reset', ...where })).join(' '), 'open connections cut (RST)');
   },
   async heal(...args) {
-    const process = PROXIED.includes(args[0] as StackProcessName) ? args.shift() : undefined;
-    return record('heal', (await healFaults({ process, target: args[0] })).join(' '));
+    const [process, rest] = withProcess(args);
+    return record('heal', (await healFaults({ process, target: rest[0] })).join(' '));
   },
 };
 
+/** `[process] …`: the process a network fault names, if any, and the arguments after it. */
+const withProcess = (args: string[]): [string | undefined, string[]] =>
+  PROXIED.includes(args[0] as StackProcessName) ? [args[0], args.slice(1)] : [undefined, args];
+
 /** `[process] <postgres|kafka> …`: the routes a network fault hits, and the arguments after them. */
 function netTarget(args: string[]): [{ process?: string; target: string }, string[]] {
-  const rest = [...args];
-  const process = PROXIED.includes(rest[0] as StackProcessName) ? rest.shift() : undefined;
-  const target = rest.shift();
+  const [process, [target, ...rest]] = withProcess(args);
   if (!FAULT_TARGETS.includes(target as FaultTarget)) {
     throw new Error(`expected [${PROXIED.join('|')}] <${FAULT_TARGETS.join('|')}>, got "${args.join(' ')}"`);
   }
-  return [{ process, target: target! }, rest];
+  return [{ process, target }, rest];
 }

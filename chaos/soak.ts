@@ -27,9 +27,11 @@ export interface SoakOptions {
 
 let relayKills = 0;
 
+const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)];
+
 /** One fault = an injection and, after a pause, its recovery. Kinds are cycled so every kind appears. */
 const FAULTS: { name: string; run: (random: () => number) => Promise<FaultRecord[]> }[] = [
-  { name: 'kill service', run: async (r) => killAndRestart(SERVICE_INSTANCES[Math.floor(r() * SERVICE_INSTANCES.length)]) },
+  { name: 'kill service', run: async (r) => killAndRestart(pick(r, SERVICE_INSTANCES)) },
   {
     name: 'kill relay',
     // With two relays, they take turns: the first kill hits the active one, and each kill after
@@ -43,13 +45,13 @@ const FAULTS: { name: string; run: (random: () => number) => Promise<FaultRecord
   { name: 'pg restart', run: async () => [await ACTIONS['pg-restart']()] },
   {
     name: 'walsender killed',
-    run: async (r) => [await ACTIONS['pg-kill-walsender'](['orders', 'inventory', 'payments', 'notifications'][Math.floor(r() * 4)])],
+    run: async (r) => [await ACTIONS['pg-kill-walsender'](pick(r, ['orders', 'inventory', 'payments', 'notifications']))],
   },
   { name: 'redis outage', run: async () => withPause([await ACTIONS['redis-stop']()], 3_000, () => ACTIONS['redis-start']()) },
   {
     name: 'hung process',
     run: async (r) => {
-      const t = STACK_PROCESSES[Math.floor(r() * 5)];
+      const t = pick(r, STACK_PROCESSES.slice(0, 5));
       return withPause([await ACTIONS.pause(t)], 3_000, () => ACTIONS.resume(t));
     },
   },
@@ -67,8 +69,6 @@ const NETWORK_FAULTS: typeof FAULTS = [
   { name: 'kafka partition', run: async (r) => [await ACTIONS.partition(pick(r, PROXIED), 'kafka', '12s')] },
   { name: 'connections reset', run: async () => [await ACTIONS.reset('postgres')] },
 ];
-
-const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)];
 
 async function killAndRestart(target: string): Promise<FaultRecord[]> {
   const killed = await ACTIONS.kill(target);

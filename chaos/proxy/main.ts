@@ -16,7 +16,7 @@ class RouteProxy {
   readonly route: ProxyRoute;
   readonly faults: LinkFaults = { latencyMs: 0, stalled: false };
   readonly links = new Set<Link>();
-  #ends: NodeJS.Timeout[] = [];
+  readonly #ends = new Set<NodeJS.Timeout>();
   #server: Server;
   #accepted = 0;
 
@@ -43,29 +43,27 @@ class RouteProxy {
   }
 
   apply(f: FaultRequest): void {
-    const seconds = f.seconds;
     if (f.kind === 'reset') {
       for (const link of this.links) link.reset();
       return;
     }
     if (f.kind === 'latency') this.faults.latencyMs = f.ms ?? 0;
     else this.faults.stalled = true;
-    if (seconds !== undefined) {
-      const kind = f.kind;
-      this.#ends.push(
-        setTimeout(() => {
-          if (kind === 'latency') this.faults.latencyMs = 0;
-          else this.faults.stalled = false;
-          this.#wake();
-        }, seconds * 1000),
-      );
+    if (f.seconds !== undefined) {
+      const end = setTimeout(() => {
+        this.#ends.delete(end);
+        if (f.kind === 'latency') this.faults.latencyMs = 0;
+        else this.faults.stalled = false;
+        this.#wake();
+      }, f.seconds * 1000);
+      this.#ends.add(end);
     }
     this.#wake();
   }
 
   heal(): void {
     for (const t of this.#ends) clearTimeout(t);
-    this.#ends = [];
+    this.#ends.clear();
     this.faults.latencyMs = 0;
     this.faults.stalled = false;
     this.#wake();

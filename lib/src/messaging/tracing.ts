@@ -4,7 +4,7 @@
 // linked to each message (and each message's span links back to it); the transaction is its
 // child, or the message's when the batch is one message.
 import type { AnyEvent } from '../events/catalog.ts';
-import { contextFrom, failed, linkTo, logFields, SpanKind, startSpan, traceHeaders, type TraceHeaders } from '../tracing/tracing.ts';
+import { contextFrom, failed, linkTo, logFields, ROOT_CONTEXT, SpanKind, startSpan, traceHeaders, type TraceHeaders } from '../tracing/tracing.ts';
 import type { BatchItem, MessageHandler, MessageMeta } from './types.ts';
 
 const messageAttributes = (event: BatchItem['event'], meta: MessageMeta) => ({
@@ -22,20 +22,21 @@ const messageAttributes = (event: BatchItem['event'], meta: MessageMeta) => ({
 
 /** Opens the spans of one attempt at `items`; `end` closes them (after the outcome is known). */
 function open(items: BatchItem[]): { end(error?: unknown): void } {
+  const parents = items.map((i) => contextFrom(i.event.trace));
   const batch =
     items.length > 1
-      ? startSpan(`${items[0].meta.topic} process`, contextFrom(undefined), {
+      ? startSpan(`${items[0].meta.topic} process`, ROOT_CONTEXT, {
           kind: SpanKind.CONSUMER,
           attributes: { 'messaging.system': 'kafka', 'messaging.operation.type': 'process', 'messaging.batch.message_count': items.length },
-          links: items.flatMap((i) => {
-            const l = linkTo(contextFrom(i.event.trace));
+          links: parents.flatMap((p) => {
+            const l = linkTo(p);
             return l ? [l] : [];
           }),
         })
       : undefined;
   const batchLink = batch ? linkTo(batch.ctx) : undefined;
-  for (const item of items) {
-    const { span, ctx } = startSpan(`${item.event.type} process`, contextFrom(item.event.trace), {
+  items.forEach((item, n) => {
+    const { span, ctx } = startSpan(`${item.event.type} process`, parents[n], {
       kind: SpanKind.CONSUMER,
       attributes: messageAttributes(item.event, item.meta),
       links: batchLink ? [batchLink] : [],
@@ -43,7 +44,7 @@ function open(items: BatchItem[]): { end(error?: unknown): void } {
     item.meta.trace = { span, ctx, transaction: batch?.ctx ?? ctx };
     const ids = logFields(span);
     if (ids.trace_id) item.log = item.log.child(ids);
-  }
+  });
   return {
     end(error) {
       for (const item of items) {

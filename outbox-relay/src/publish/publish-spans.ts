@@ -16,7 +16,7 @@ export class PublishSpans {
   /** Opens the span of a message about to be queued, and points its trace headers at it. */
   start(message: OutboundMessage): void {
     if (!tracingEnabled() || !isSampled(message.traceparent)) return;
-    const { span, ctx } = startSpan(`publish ${message.topic}`, contextFrom({ traceparent: message.traceparent, tracestate: message.tracestate }), {
+    const { span, ctx } = startSpan(`publish ${message.topic}`, contextFrom(message), {
       kind: SpanKind.PRODUCER,
       attributes: {
         'messaging.system': 'kafka',
