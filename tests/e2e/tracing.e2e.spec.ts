@@ -51,11 +51,13 @@ describe('tracing through the outbox', { timeout: 120_000 }, () => {
       () => {
         const t = otlp.trace(traceId);
         const services = new Set(t.map((s) => s.service));
-        return SERVICES.every((s) => services.has(s)) && t.some((s) => s.name === 'OrderCompleted process' && s.service === 'notification-service')
-          ? t
-          : undefined;
+        const complete = SERVICES.every((s) => services.has(s)) && t.some((s) => s.name === 'OrderCompleted process' && s.service === 'notification-service');
+        // Spans are exported as they end, so a child can arrive before its parent (a publish span
+        // ends on Kafka's acknowledgement): wait until every parent is in, then check them below.
+        const parentsIn = t.every((s) => s.parentSpanId === callerSpanId || t.some((p) => p.spanId === s.parentSpanId));
+        return complete && parentsIn ? t : undefined;
       },
-      { timeoutMs: 30_000, what: 'spans of every process in the trace' },
+      { timeoutMs: 30_000, what: 'spans of every process in the trace, with every parent' },
     );
     expect(spans.length).toBeGreaterThanOrEqual(8);
     // Every span reaches the caller's span through parents that are in the trace, and starts after its parent.
