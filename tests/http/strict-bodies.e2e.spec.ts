@@ -154,6 +154,17 @@ function withField(body: Record<string, unknown>, path: string, value: unknown):
   return copy;
 }
 
+/** Fastify's JSON parser rule: a `__proto__` key, or a `constructor` object with a `prototype` key, anywhere. */
+function poisonsPrototype(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) return value.some(poisonsPrototype);
+  const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+  if (own(value, '__proto__')) return true;
+  const ctor = (value as Record<string, unknown>).constructor;
+  if (own(value, 'constructor') && typeof ctor === 'object' && ctor !== null && own(ctor, 'prototype')) return true;
+  return Object.values(value).some(poisonsPrototype);
+}
+
 const baseUrl = (service: Route['service']) => (service === 'ops-console' ? opsConsole.url : stack.url(service));
 
 describe('strict request bodies', { timeout: 300_000 }, () => {
@@ -167,6 +178,19 @@ describe('strict request bodies', { timeout: 300_000 }, () => {
     expect(res.status).toBe(400);
     const problem = (await res.json()) as { errors: { field: string }[] };
     expect(problem.errors.map((e) => e.field).sort()).toEqual(['body/items/0/quantity', 'body/items/0/unitPriceCents']);
+    expect(await state()).toBe(before);
+  });
+
+  it('refuses a body carrying a __proto__ key as malformed JSON, writing nothing', async () => {
+    const before = await settled();
+    const res = await fetch(`${stack.url('order-service')}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify(order()).replace(/^\{/, '{"__proto__":{"isAdmin":true},'),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await res.json()) as { type: string }).type).toBe('https://errors.shop.local/malformed_json');
     expect(await state()).toBe(before);
   });
 
@@ -201,8 +225,10 @@ describe('strict request bodies', { timeout: 300_000 }, () => {
           body: JSON.stringify(body),
         });
         const problem = (await res.json()) as { type: string; errors?: { field: string }[] };
-        expect({ body, status: res.status, type: problem.type }).toEqual({ body, status: 400, type: 'https://errors.shop.local/validation' });
-        expect(problem.errors?.map((e) => e.field)).toEqual(['body']);
+        // The JSON parser itself refuses a body that could poison a prototype, before any schema.
+        const type = poisonsPrototype(body) ? 'malformed_json' : 'validation';
+        expect({ body, status: res.status, type: problem.type }).toEqual({ body, status: 400, type: `https://errors.shop.local/${type}` });
+        if (type === 'validation') expect(problem.errors?.map((e) => e.field)).toEqual(['body']);
       }),
       { numRuns: 40 },
     );
