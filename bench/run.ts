@@ -1,6 +1,7 @@
 // npm run bench -- <name>
 import { RELAY, SERVICES } from '@shop/lib/manifest';
 import { stackUp } from '@shop/testkit/processes';
+import { authBench } from './auth.ts';
 import { ceilingBench } from './ceiling.ts';
 import { shareDuringStalls, startCommitProbe } from './commit-probe.ts';
 import { debeziumBench } from './debezium.ts';
@@ -111,6 +112,7 @@ async function smoke(): Promise<void> {
   if (unprofiled.length) throw new Error(`smoke: no CPU profile with samples in the window for ${unprofiled.join(', ')}`);
   process.env.BENCH_WARMUP_SECONDS = '0';
   await httpBench(50, 2);
+  await authBench(200, 1, 1);
 }
 
 const benches: Record<string, () => Promise<void>> = {
@@ -124,7 +126,12 @@ const benches: Record<string, () => Promise<void>> = {
     // What tracing costs at the rate just sustained (BENCH_TRACING=0 skips it).
     if (process.env.BENCH_TRACING !== '0') await tracingComparison(sustained ?? 100, 30);
   },
-  http: () => httpBench(),
+  // The HTTP bench ends with what verifying a customer's token costs per request.
+  http: async () => {
+    await httpBench();
+    await authBench();
+  },
+  auth: () => authBench(),
   ceiling: async () => void (await ceilingBench()),
   'workflow-sql': () => workflowSqlBench(),
   profile: async () => void (await profileBench()),

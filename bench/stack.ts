@@ -8,6 +8,7 @@ import { serviceDatabaseUrl } from '@shop/lib/db/databases';
 import { runningPid, STACK_PROCESSES, stackDown, stackUp, type StackProcess } from '@shop/testkit/processes';
 import { waitFor } from '@shop/testkit/wait';
 import { setStockLevel } from '@shop/testkit/stock';
+import { customerTokens } from '@shop/testkit/tokens';
 
 export const ORDER_URL = `http://127.0.0.1:${process.env.ORDER_PORT ?? 3001}`;
 export const INVENTORY_URL = `http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`;
@@ -45,8 +46,12 @@ export async function stock(sku: string, onHand: number): Promise<void> {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
 const ORDER = new URL(ORDER_URL);
 
+/** `{ authorization }` of a customer's token (minted once per customer, as a client keeps its token). */
+export const customerAuth = customerTokens();
+
 /** Places one order; resolves with its id and the request latency in ms (status 0: no answer). */
-export function place(sku: string): Promise<{ orderId?: string; ms: number; status: number }> {
+export async function place(sku: string): Promise<{ orderId?: string; ms: number; status: number }> {
+  const auth = await customerAuth('bench');
   const t0 = performance.now();
   const body = JSON.stringify({ customerId: 'bench', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 100 }] });
   return new Promise((resolve) => {
@@ -57,7 +62,7 @@ export function place(sku: string): Promise<{ orderId?: string; ms: number; stat
         path: '/orders',
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': uuidv7() },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': uuidv7(), ...auth },
       },
       (res) => {
         const chunks: Buffer[] = [];

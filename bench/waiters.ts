@@ -4,7 +4,7 @@
 // GET /orders/:id every 100 ms. For each: order reads that reached the database per order, HTTP
 // requests per order, placement → client notified p50/p99, and the most clients waiting at once.
 import { randomUUID } from 'node:crypto';
-import { ORDER_URL, assertNoReplicationReaders, drained, stackCounters, stock } from './stack.ts';
+import { ORDER_URL, assertNoReplicationReaders, customerAuth, drained, stackCounters, stock } from './stack.ts';
 import { stackDown, stackUp } from '@shop/testkit/processes';
 import { pgbenchCeiling } from './ceiling.ts';
 import { median, percentile, table } from './stats.ts';
@@ -15,7 +15,7 @@ const COUNTERS = ['order_view_database_reads_total'] as const;
 async function place(sku: string): Promise<string | undefined> {
   const res = await fetch(`${ORDER_URL}/orders`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...(await customerAuth('waiter')) },
     body: JSON.stringify({ customerId: 'waiter', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 100 }] }),
   });
   const body = (await res.json()) as { orderId?: string };
@@ -25,13 +25,13 @@ async function place(sku: string): Promise<string | undefined> {
 /** Waits until the order is terminal; the number of HTTP requests it took. */
 async function waitEnd(id: string, mode: Mode): Promise<number> {
   if (mode === 'events') {
-    const res = await fetch(`${ORDER_URL}/orders/${id}/events`, { signal: AbortSignal.timeout(60_000) });
+    const res = await fetch(`${ORDER_URL}/orders/${id}/events`, { headers: await customerAuth('waiter'), signal: AbortSignal.timeout(60_000) });
     for await (const chunk of res.body!) if (/"status":"(COMPLETED|CANCELLED)"/.test(Buffer.from(chunk).toString())) break;
     return 1;
   }
   for (let requests = 1; ; requests++) {
     const url = mode === 'long poll' ? `${ORDER_URL}/orders/${id}?waitFor=terminal&timeout=20s` : `${ORDER_URL}/orders/${id}`;
-    const { status } = (await (await fetch(url)).json()) as { status: string };
+    const { status } = (await (await fetch(url, { headers: await customerAuth('waiter') })).json()) as { status: string };
     if (status === 'COMPLETED' || status === 'CANCELLED') return requests;
     if (mode === 'poll') await new Promise((r) => setTimeout(r, 100));
   }

@@ -3,6 +3,10 @@
 // errors, 5xx and 409 (a 503 after its Retry-After). Every request and answer is recorded (JSON lines) for the checker.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { uuidv7 } from 'uuidv7';
+import { customerTokens } from '@shop/testkit/tokens';
+
+/** Each of the load's customers signs in once (a token per customer id). */
+const tokenOf = customerTokens();
 
 export interface LoadOptions {
   /** Every order-service copy: requests take turns, and a retry goes to the next one (a dead copy costs one try). */
@@ -75,8 +79,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord[]> {
 }
 
 async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadRecord> {
+  const customerId = `load-${r.i % 50}`;
+  const auth = await tokenOf(customerId);
   const body = JSON.stringify({
-    customerId: `load-${r.i % 50}`,
+    customerId,
     currency: 'EUR',
     paymentToken: r.token,
     items: [{ sku: r.sku, quantity: r.quantity, unitPriceCents: 199 }],
@@ -89,7 +95,7 @@ async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadR
       const url = opts.orderUrls[(r.i + r.attempts) % opts.orderUrls.length];
       const res = await fetch(`${url}/orders`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': r.key },
+        headers: { 'content-type': 'application/json', 'idempotency-key': r.key, ...auth },
         body,
         signal: AbortSignal.timeout(10_000),
       });

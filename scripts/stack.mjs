@@ -91,9 +91,13 @@ async function waitReady(p, pid, timeoutMs = 60_000) {
   throw new Error(`${p.name} not ready after ${timeoutMs} ms; see ${join(LOGS, p.name + '.log')}`);
 }
 
-function printUrls() {
+async function printUrls() {
   for (const p of PROCESSES) console.log(`  ${p.name.padEnd(22)} http://${HOST}:${p.port}`);
   if (!process.env.ADMIN_TOKEN) console.log('  ADMIN_TOKEN defaults to "dev-admin-token" for local use (set ADMIN_TOKEN to change it)');
+  if (process.env.AUTH_MODE === 'off') return console.log('  AUTH_MODE=off: the customer routes take anyone');
+  // A customer's token for the README's "Try it" (npm run token -- <customerId> mints others).
+  const { mintToken } = await import('../testkit/src/tokens.ts');
+  console.log(`  customer token (alice, 24 h):\n    export TOKEN=${await mintToken({ sub: 'alice', ttlSeconds: 86_400 })}`);
 }
 
 // A process started behind the proxy leaves a marker beside its pid file: `up` with FAULT_PROXY=1
@@ -130,7 +134,7 @@ async function up() {
   }
   await Promise.all(started.map(([p, pid]) => waitReady(p, pid)));
   console.log(started.length ? `started ${started.map(([p]) => p.name).join(', ')}` : 'everything was already running');
-  printUrls();
+  await printUrls();
 }
 
 async function down(...names) {
@@ -201,7 +205,7 @@ async function start() {
   process.on('SIGTERM', stop);
   await Promise.all(PROCESSES.map((p, i) => waitReady(p, children[i].pid)));
   console.log('all processes are ready (Ctrl-C stops them):');
-  printUrls();
+  await printUrls();
   await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.on('exit', r)))));
   // The infrastructure outlives the processes so the next start is quick; say so, and how to stop it.
   console.log("the stack's processes stopped; Postgres, Redis and the Kafka broker keep running (`npm run down` stops Kafka)");

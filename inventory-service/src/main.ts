@@ -1,6 +1,5 @@
 // Wiring only: product routes and the order-events consumer.
 import { TOPICS } from '@shop/lib/events/catalog';
-import { readAdminToken } from '@shop/lib/http/admin';
 import { counter } from '@shop/lib/http/metrics';
 import { runService } from '@shop/lib/service';
 import { PrismaClient } from './generated/prisma/client.ts';
@@ -20,7 +19,7 @@ await runService<PrismaClient>({
     const ttlSeconds = env.int('PRODUCT_CACHE_TTL_S', 30, { min: 1, max: 86_400 });
     env.done();
     const cache = new FencedCache<ProductView>({ redis: ctx.redis, registry: ctx.registry, name: 'product', ttlSeconds });
-    await ctx.app.register(productRoutes, { prisma: ctx.prisma, sql: ctx.sql, adminToken: readAdminToken(), cache });
+    await ctx.app.register(productRoutes, { prisma: ctx.prisma, sql: ctx.sql, cache });
     // Stock written by a writer that does not lock (none today): the batch was decided again.
     const conflicts = counter(ctx.registry, {
       name: 'inventory_stock_conflicts_total',

@@ -63,6 +63,11 @@ export class EnvReader {
       .filter(Boolean);
   }
 
+  /** Records a problem a reader found across several variables (reported with the rest by done()). */
+  fail(problem: string): void {
+    this.problems.push(problem);
+  }
+
   /** Throws one ConfigError naming every problem found so far. */
   done(): void {
     if (this.problems.length > 0) throw new ConfigError(this.problems);

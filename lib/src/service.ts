@@ -9,7 +9,8 @@ import { createPool, createPrisma } from './db/prisma.ts';
 import { SqlDatabase } from './db/sql.ts';
 import { serviceDatabaseUrl, type ServiceDatabase } from './db/databases.ts';
 import { createApp } from './http/app.ts';
-import { readAdminToken } from './http/admin.ts';
+import { readAuthOptions } from './auth/options.ts';
+import { authentication } from './http/auth.ts';
 import { idempotency } from './http/idempotency.ts';
 import { counter, createRegistry } from './http/metrics.ts';
 import { onShutdown, type Closer } from './lifecycle.ts';
@@ -79,9 +80,9 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   // what the fetch brought: one message at low load). 1 is one transaction per message.
   const maxBatch = env.int('CONSUMER_BATCH_MAX', 200, { min: 1, max: 5_000 });
   const tracing = readTracingOptions(env, def.name);
+  // Read by every service, so a production deployment without secrets fails fast in each.
+  const auth = readAuthOptions(env);
   env.done();
-  // Fails fast in production without a token, even in services with no admin route yet.
-  readAdminToken();
 
   const logger = createLogger(def.name, common.logLevel);
   // Closed last (closers run in reverse): the spans of the shutdown itself are flushed too.
@@ -120,6 +121,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     },
   });
 
+  await app.register(authentication, { ...auth, registry });
   await app.register(idempotency, { redis, service: def.name, ttlSeconds: idempotencyTtlSeconds, lockSeconds: idempotencyLockSeconds });
 
   const ctx: ServiceContext<P> = {

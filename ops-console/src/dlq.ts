@@ -97,10 +97,15 @@ export class DeadLetters {
     return { topics: counts, latest: [...this.letters.values()].sort(byAge).slice(0, SHOW) };
   }
 
-  /** Republishes one dead letter to the topic it came from, without the dlq-* headers. */
-  async replay(ref: { topic: string; partition: number; offset: string }): Promise<{ republishedTo: string }> {
+  /** One of the latest dead letters; 404 if it is not among them. */
+  find(ref: { topic: string; partition: number; offset: string }): DeadLetter {
     const letter = this.letters.get(`${ref.topic}/${ref.partition}/${ref.offset}`);
     if (!letter) throw new AppError('not_found', 'no such dead letter among the latest ones', { status: 404 });
+    return letter;
+  }
+
+  /** Republishes one dead letter to the topic it came from, without the dlq-* headers. */
+  async replay(letter: DeadLetter): Promise<{ republishedTo: string }> {
     const original = letter.headers['dlq-original-topic'];
     if (!original) throw new AppError('not_replayable', 'the dead letter does not name its original topic', { status: 409 });
     if (!this.producer) {

@@ -5,7 +5,8 @@
 import pg from 'pg';
 import { EnvReader, readCommonConfig } from '@shop/lib/config';
 import { SERVICE_DATABASES, serviceDatabaseUrl } from '@shop/lib/db/databases';
-import { readAdminToken } from '@shop/lib/http/admin';
+import { readAuthOptions } from '@shop/lib/auth/options';
+import { authentication } from '@shop/lib/http/auth';
 import { createApp } from '@shop/lib/http/app';
 import { createRegistry } from '@shop/lib/http/metrics';
 import { onShutdown } from '@shop/lib/lifecycle';
@@ -26,6 +27,7 @@ const serviceUrls = Object.fromEntries(SERVICES.map((s) => [s.name, env.str(s.ur
 const databases = SERVICE_DATABASES.map((db) => [db, serviceDatabaseUrl(db, env)] as const);
 // A trace viewer (Jaeger, Tempo, …): the order lookup links an order's trace id to <TRACE_UI_URL>/<traceId>.
 const traceUiUrl = env.optional('TRACE_UI_URL');
+const auth = readAuthOptions(env);
 env.done();
 
 const logger = createLogger('ops-console', common.logLevel);
@@ -38,7 +40,9 @@ for (const pool of pools.values()) pool.on('error', () => undefined);
 const app = createApp({ service: 'ops-console', logger, registry });
 const monitor = new DashboardMonitor(relayUrl, admin, serviceUrls);
 const deadLetters = new DeadLetters(kafka, admin);
-await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: serviceUrls['order-service'], adminToken: readAdminToken(), traceUiUrl });
+await app.register(authentication, { ...auth, registry });
+// The order lookup reads order-service as an admin (any customer's order), with the admin token.
+await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: serviceUrls['order-service'], adminToken: auth.adminToken, traceUiUrl });
 
 onShutdown(logger, [
   () => admin.disconnect(),

@@ -4,8 +4,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { notFound } from '@shop/lib/errors';
-import { requireAdmin } from '@shop/lib/http/admin';
+import { conflict, notFound } from '@shop/lib/errors';
+import { SERVICES } from '@shop/lib/manifest';
+import { logAdminAction, recordAdminAction } from '@shop/lib/db/audit';
+import { SqlDatabase } from '@shop/lib/db/sql';
+import { actorOf } from '@shop/lib/http/auth';
 import { responses, Uuid } from '@shop/lib/http/schemas';
 import type { DeadLetters } from './dlq.ts';
 import type { DashboardMonitor } from './monitor.ts';
@@ -16,6 +19,9 @@ const ReplayBody = Type.Object(
   { topic: Type.String({ pattern: '\\.dlq$' }), partition: Type.Integer({ minimum: 0 }), offset: Type.String({ pattern: '^\\d+$' }) },
   { additionalProperties: false },
 );
+
+/** A consumer group is its service's name (lib/src/service.ts); its database, by the manifest. */
+const databaseOf = (group: string | undefined): string => SERVICES.find((s) => s.name === group)?.database ?? '';
 
 export async function dashboardRoutes(
   fastify: FastifyInstance,
@@ -59,7 +65,10 @@ export async function dashboardRoutes(
   // wrote for it (the outbox tables of every service database, read only).
   app.get('/api/orders/:id', { schema: { params: Type.Object({ id: Uuid }), response: responses({ 200: Type.Any() }) } }, async (request) => {
     const { id } = request.params;
-    const order = await fetch(`${opts.orderServiceUrl}/orders/${id}`, { signal: AbortSignal.timeout(2_000) })
+    const order = await fetch(`${opts.orderServiceUrl}/orders/${id}`, {
+      headers: { authorization: `Bearer ${opts.adminToken}` },
+      signal: AbortSignal.timeout(2_000),
+    })
       .then(async (r) => (r.status === 200 ? ((await r.json()) as unknown) : undefined))
       .catch(() => undefined);
     const events = (
@@ -85,7 +94,26 @@ export async function dashboardRoutes(
     return { orderId: id, order: order ?? null, traceId, traceUrl, events };
   });
 
-  app.post('/api/dlq/replay', { preHandler: requireAdmin(opts.adminToken), schema: { body: ReplayBody } }, async (request) => {
-    return opts.deadLetters.replay(request.body);
+  // The audit row goes to the database of the service whose consumer dead-lettered the message,
+  // in a transaction around the send: no audit row, no replay (a send that fails rolls it back).
+  app.post('/api/dlq/replay', { config: { auth: 'admin' }, schema: { body: ReplayBody } }, async (request) => {
+    const ref = request.body;
+    const letter = opts.deadLetters.find(ref);
+    const pool = opts.pools.get(databaseOf(letter.headers['dlq-consumer-group']));
+    if (!pool) throw conflict('not_replayable', `the dead letter names no service consumer (${letter.headers['dlq-consumer-group'] ?? 'none'})`);
+    const action = {
+      actor: actorOf(request),
+      action: 'dlq.replay',
+      subject: `${ref.topic}/${ref.partition}/${ref.offset}`,
+      before: { topic: ref.topic, partition: ref.partition, offset: ref.offset, error: letter.headers['dlq-error-code'] ?? null },
+      after: { topic: letter.headers['dlq-original-topic'] ?? null, key: letter.key },
+      requestId: String(request.id),
+    };
+    const replayed = await new SqlDatabase(pool).transaction(async (tx) => {
+      await recordAdminAction(tx, action);
+      return opts.deadLetters.replay(letter);
+    });
+    logAdminAction(request.log, action);
+    return replayed;
   });
 }

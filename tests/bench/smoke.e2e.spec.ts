@@ -46,5 +46,6 @@ describe('bench smoke', { timeout: 180_000 }, () => {
     expect(readFileSync(join(dir, 'outbox-relay.folded'), 'utf8')).toMatch(/^\S.* \d+$/m);
     expect(stdout).toMatch(/\| POST \/orders at 50\/s for 2 s \(full\) \| median \|/);
     expect(stdout).toMatch(/\| commit probe p99 ms \(the disk under Postgres\) \| [\d.,]+ \|/);
+    for (const alg of ['HS256', 'ES256']) expect(stdout).toMatch(new RegExp(`\\| ${alg}, every request verified \\| [\\d.]+ \\| -?[\\d.]+ \\|`));
   });
 });

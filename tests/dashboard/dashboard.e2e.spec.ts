@@ -2,8 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '@shop/lib/db/databases';
-import { infra } from '../support/infra.ts';
+import { REPO_ROOT, SERVICE_DATABASES } from '@shop/lib/db/databases';
+import { infra, pool } from '../support/infra.ts';
 import { produce } from '../support/kafka.ts';
 import { startProcess, type RunningProcess } from '../support/processes.ts';
 import { placeOrder, setStock, startStack, uniqueSku, waitTerminal, type Stack } from '../support/stack.ts';
@@ -86,6 +86,19 @@ describe('operations page', { timeout: 180_000 }, () => {
     await page.waitForFunction(() => (document.querySelector('#replay-result')?.textContent ?? '').includes('Replayed to order.events'), undefined, {
       timeout: 10_000,
     });
+    // The replay is audited in the database of the service whose consumer dead-lettered it.
+    const audited = await Promise.all(
+      SERVICE_DATABASES.map(async (db) => {
+        const p = pool(db, 1);
+        try {
+          const { rows } = await p.query("select actor, subject from admin_audit where action = 'dlq.replay' and after->>'key' = $1", [key]);
+          return rows.map((r) => ({ db, ...r }));
+        } finally {
+          await p.end();
+        }
+      }),
+    );
+    expect(audited.flat()).toEqual([{ db: expect.any(String), actor: 'admin-token', subject: expect.stringMatching(/^order\.events\.dlq\/\d+\/\d+$/) }]);
     await page.screenshot({ path: `${OUT}/dashboard.png`, fullPage: true });
   });
 

@@ -55,7 +55,11 @@ describe('a cold start', () => {
     mkdirSync(join(STATE, 'kafka'), { recursive: true });
     symlinkSync(join(REPO_ROOT, '.state', 'kafka', 'libs'), join(STATE, 'kafka', 'libs'));
     await infra('up');
-    await stack('up');
+    // `npm start` prints a customer's token (README, "Try it"): the order below is placed with it.
+    const { stdout } = await stack('up');
+    const token = /export TOKEN=(\S+)/.exec(stdout)?.[1];
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const customer = { authorization: `Bearer ${token}` };
 
     for (const port of Object.values(PORTS)) {
       const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { node: string };
@@ -70,14 +74,16 @@ describe('a cold start', () => {
     expect(put.status).toBeLessThan(300);
     const placed = await fetch(`http://127.0.0.1:${PORTS.order}/orders`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': `cold-${Date.now()}` },
-      body: JSON.stringify({ customerId: 'c1', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku: 'COLD-1', quantity: 2, unitPriceCents: 500 }] }),
+      headers: { 'content-type': 'application/json', 'idempotency-key': `cold-${Date.now()}`, ...customer },
+      body: JSON.stringify({ currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku: 'COLD-1', quantity: 2, unitPriceCents: 500 }] }),
     });
     expect(placed.status).toBe(201);
-    const { orderId } = (await placed.json()) as { orderId: string };
+    const { orderId, customerId } = (await placed.json()) as { orderId: string; customerId: string };
+    expect(customerId).toBe('alice');
+    expect((await fetch(`http://127.0.0.1:${PORTS.order}/orders/${orderId}`)).status).toBe(401);
     await waitFor(
       async () => {
-        const order = (await (await fetch(`http://127.0.0.1:${PORTS.order}/orders/${orderId}`)).json()) as { status: string };
+        const order = (await (await fetch(`http://127.0.0.1:${PORTS.order}/orders/${orderId}`, { headers: customer })).json()) as { status: string };
         return order.status === 'COMPLETED';
       },
       { what: 'the first order to complete', timeoutMs: 60_000 },

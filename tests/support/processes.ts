@@ -86,7 +86,8 @@ async function spawnProcess(name: string, opts: { env?: Record<string, string>; 
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(process.execPath, [join(REPO_ROOT, name, 'src', 'main.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', EXIT_WITH_PARENT: '1', ...opts.env, PORT: String(port) },
+    // Customer routes take anyone (AUTH_MODE=off) unless a test turns authentication on (auth.e2e).
+    env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', AUTH_MODE: 'off', EXIT_WITH_PARENT: '1', ...opts.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);

@@ -18,7 +18,7 @@ const COLUMNS = 'sku, name, on_hand AS "onHand", reserved, version';
 export const MAX_ON_HAND = 1_000_000_000;
 
 export type WriteOutcome =
-  | { outcome: 'written'; product: Product }
+  | { outcome: 'written'; product: Product; before: Product }
   | { outcome: 'missing' }
   | { outcome: 'version_mismatch'; current: Product }
   | { outcome: 'below_reserved'; current: Product }
@@ -51,7 +51,7 @@ export async function setProduct(tx: Tx, sku: string, name: string, onHand: numb
     onHand,
   );
   await emitLevel(tx, product, { type: 'StockLevelSet', payload: { sku, name, onHand } });
-  return { outcome: 'written', product: product };
+  return { outcome: 'written', product, before: current };
 }
 
 /** Adds `delta` (negative for a write-off) to on-hand, whatever the current version. */
@@ -67,7 +67,7 @@ export async function adjustProduct(tx: Tx, sku: string, delta: number, reason: 
     delta,
   );
   await emitLevel(tx, product, { type: 'StockAdjusted', payload: { sku, delta, reason, onHand: product.onHand } });
-  return { outcome: 'written', product: product };
+  return { outcome: 'written', product, before: current };
 }
 
 const emitLevel = (tx: Tx, product: Product, event: InventoryEvent) =>

@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FencedCache } from '@shop/lib/cache';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, conflict, notFound } from '@shop/lib/errors';
-import { requireAdmin } from '@shop/lib/http/admin';
+import { logAdminAction, recordAdminAction, type AdminAction } from '@shop/lib/db/audit';
+import { actorOf } from '@shop/lib/http/auth';
 import { etagOf, ifMatchVersion, preconditionFailed, preconditionRequired } from '@shop/lib/http/preconditions';
 import { responses, Sku } from '@shop/lib/http/schemas';
 import type { SqlDatabase } from '@shop/lib/db/sql';
@@ -63,7 +64,27 @@ function refused(sku: string, result: Exclude<WriteOutcome, { outcome: 'written'
   }
 }
 
-export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db; sql: SqlDatabase; adminToken: string; cache: FencedCache<ProductView> }) {
+/** The audit row of a stock write: the product's levels before and after. */
+function stockAudit(
+  request: FastifyRequest,
+  action: string,
+  sku: string,
+  before: Product | null,
+  after: Product,
+  extra: Record<string, unknown> = {},
+): AdminAction {
+  const levels = (p: Product) => ({ name: p.name, onHand: p.onHand, reserved: p.reserved, version: p.version });
+  return {
+    actor: actorOf(request),
+    action,
+    subject: sku,
+    before: before && levels(before),
+    after: { ...levels(after), ...extra },
+    requestId: String(request.id),
+  };
+}
+
+export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db; sql: SqlDatabase; cache: FencedCache<ProductView> }) {
   // Typed request parts from the route schemas (no casts in the handlers).
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma, cache } = opts;
@@ -80,7 +101,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
   app.put(
     '/products/:sku',
     {
-      preHandler: requireAdmin(opts.adminToken),
+      config: { auth: 'admin' },
       schema: {
         params: Params,
         headers: PutHeaders,
@@ -93,16 +114,23 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
       const { body } = request;
       const { headers } = request;
       const asked = ifMatchVersion(headers['if-match']);
+      let audit: AdminAction | undefined;
       const result = await opts.sql.transaction(async (tx) => {
         if (asked === undefined) {
           const created = await createProduct(tx, sku, body.name, body.onHand);
-          if (created) return { created };
+          if (created) {
+            await recordAdminAction(tx, (audit = stockAudit(request, 'stock.create', sku, null, created)));
+            return { created };
+          }
           if (headers['if-none-match'] === '*') throw preconditionFailed(`product ${sku} already exists`);
           throw preconditionRequired(`product ${sku} exists: send If-Match with the ETag of GET /products/${sku}, or POST /products/${sku}/adjustments`);
         }
         if (asked === 'none') throw preconditionFailed('If-Match names no version of this product');
-        return { set: await setProduct(tx, sku, body.name, body.onHand, asked) };
+        const set = await setProduct(tx, sku, body.name, body.onHand, asked);
+        if (set.outcome === 'written') await recordAdminAction(tx, (audit = stockAudit(request, 'stock.set', sku, set.before, set.product)));
+        return { set };
       });
+      if (audit) logAdminAction(request.log, audit);
       if ('created' in result) return send(reply.header('location', `/products/${sku}`), 201, result.created!);
       if (result.set.outcome !== 'written') throw refused(sku, result.set, asked);
       return send(reply, 200, result.set.product);
@@ -112,15 +140,24 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
   app.post(
     '/products/:sku/adjustments',
     {
-      preHandler: requireAdmin(opts.adminToken),
+      config: { auth: 'admin' },
       schema: { params: Params, body: AdjustmentBody, response: responses({ 200: ProductViewSchema }, [400, 401, 403, 404, 409, 413, 415, 422, 503]) },
     },
     async (request, reply) => {
       const { sku } = request.params;
       const { body } = request;
-      const result = await opts.sql.transaction((tx) => adjustProduct(tx, sku, body.delta, body.reason));
+      let audit: AdminAction | undefined;
+      const result = await opts.sql.transaction(async (tx) => {
+        const adjusted = await adjustProduct(tx, sku, body.delta, body.reason);
+        if (adjusted.outcome === 'written')
+          await recordAdminAction(
+            tx,
+            (audit = stockAudit(request, 'stock.adjust', sku, adjusted.before, adjusted.product, { delta: body.delta, reason: body.reason })),
+          );
+        return adjusted;
+      });
+      if (audit) logAdminAction(request.log, audit);
       if (result.outcome !== 'written') throw refused(sku, result, undefined);
-      request.log.info({ sku, delta: body.delta, reason: body.reason, onHand: result.product.onHand }, 'stock adjusted');
       return send(reply, 200, result.product);
     },
   );

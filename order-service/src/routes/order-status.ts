@@ -6,6 +6,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { notFound } from '@shop/lib/errors';
+import { mayAccess } from '@shop/lib/http/auth';
 import { responses } from '@shop/lib/http/schemas';
 import { isTerminal, type OrderStatus } from '../domain/order.ts';
 import type { OrderReader } from '../handlers/order-view.ts';
@@ -27,7 +28,7 @@ export async function orderStatusRoutes(fastify: FastifyInstance, opts: OrderSta
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/orders/:id/events',
-    { schema: { params: OrderIdParams, response: responses({}, [400, 404]), produces: ['text/event-stream'] } },
+    { config: { auth: 'customer' }, schema: { params: OrderIdParams, response: responses({}, [400, 401, 404]), produces: ['text/event-stream'] } },
     async (request, reply) => {
       const { id } = request.params;
       let last = -1;
@@ -39,7 +40,8 @@ export async function orderStatusRoutes(fastify: FastifyInstance, opts: OrderSta
         stopWatching();
         throw error;
       });
-      if (!first) {
+      // Another customer's order is 404, as one that does not exist.
+      if (!first || !mayAccess(request, first.view.customerId)) {
         stopWatching();
         throw notFound(`order ${id}`);
       }

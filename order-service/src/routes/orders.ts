@@ -1,9 +1,10 @@
 import { traceHeaders } from '@shop/lib/tracing/tracing';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/lib/errors';
+import { customerFor, mayAccess } from '@shop/lib/http/auth';
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { noBody, responses } from '@shop/lib/http/schemas';
 import { placeOrder, stepDeadline, type Deadlines } from '../domain/order.ts';
@@ -56,30 +57,40 @@ function waitMs(timeout: string | undefined): number {
   return ms;
 }
 
+const customerProblem = (message: string) =>
+  new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field: 'body/customerId', message }] } });
+
 export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOptions) {
   // Typed request parts from the route schemas (no casts in the handlers).
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma } = opts;
+  // Another customer's order is 404, as one that does not exist: ids cannot be probed.
+  const readOwn = async (request: FastifyRequest, id: string) => {
+    const entry = await opts.reader.read(id);
+    if (!entry || !mayAccess(request, entry.view.customerId)) throw notFound(`order ${id}`);
+    return entry;
+  };
 
   app.post(
     '/orders',
     {
-      config: { idempotency: { fallback: 'database' } },
+      config: { idempotency: { fallback: 'database' }, auth: 'customer' },
       // Beside the schema check, before the Idempotency-Key is claimed: a rejected body is not stored
-      // under the key, so a corrected retry with the same key goes through.
+      // under the key, so a corrected retry with the same key goes through. The customer is filled
+      // in from the token here, so the key's fingerprint and the rate limit both see it.
       preValidation: async (request) => {
-        const { customerId } = (request.body ?? {}) as { customerId?: unknown };
-        if (typeof customerId === 'string' && customerId.normalize('NFC') !== customerId) {
-          throw new AppError('validation', 'the request does not match the schema', {
-            status: 400,
-            details: { errors: [{ field: 'body/customerId', message: 'must be in Unicode NFC' }] },
-          });
-        }
+        const body = request.body;
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) return; // the schema says why
+        const named = (body as { customerId?: unknown }).customerId;
+        const customerId = customerFor(request, typeof named === 'string' ? named : undefined) ?? named;
+        if (customerId === undefined) throw customerProblem('is required without a customer token');
+        if (typeof customerId === 'string' && customerId.normalize('NFC') !== customerId) throw customerProblem('must be in Unicode NFC');
+        (body as { customerId?: unknown }).customerId = customerId;
       },
       // After the Idempotency-Key (a replay is served whatever the load; a 503 frees the key again).
       preHandler: [
         async (_request, reply) => opts.door.check(reply),
-        rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId }),
+        rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId! }),
       ],
       schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 429, 503]) },
     },
@@ -87,7 +98,8 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
       const { body } = request;
       const idem = request.idempotency!;
       const placedAt = new Date();
-      const placed = placeOrder({ id: uuidv7(), placedAt, ...body });
+      // Filled in by preValidation (from the token, or required in the body).
+      const placed = placeOrder({ id: uuidv7(), placedAt, ...body, customerId: body.customerId! });
       const insert = () =>
         insertOrder(opts.sql, {
           state: placed.state,
@@ -145,28 +157,30 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
 
   app.get(
     '/orders/:id',
-    { schema: { params: OrderIdParams, querystring: GetOrderQuery, response: responses({ 200: OrderView }, [400, 404]) } },
+    { config: { auth: 'customer' }, schema: { params: OrderIdParams, querystring: GetOrderQuery, response: responses({ 200: OrderView }, [400, 401, 404]) } },
     async (request) => {
       const { id } = request.params;
       const { waitFor, timeout } = request.query;
-      const entry = waitFor === 'terminal' ? await opts.reader.waitTerminal(id, waitMs(timeout), opts.recheckMs) : await opts.reader.read(id);
-      if (!entry) throw notFound(`order ${id}`);
-      return entry.view;
+      const entry = await readOwn(request, id);
+      return waitFor === 'terminal' ? ((await opts.reader.waitTerminal(id, waitMs(timeout), opts.recheckMs)) ?? entry).view : entry.view;
     },
   );
 
   app.get(
     '/orders',
     {
+      config: { auth: 'customer' },
       schema: {
         querystring: ListOrdersQuery,
-        response: responses({ 200: Type.Object({ items: Type.Array(OrderView), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }),
+        response: responses({ 200: Type.Object({ items: Type.Array(OrderView), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }, [400, 401, 403]),
       },
     },
     async (request) => {
       const q = request.query;
       const limit = q.limit ?? 20;
-      const rows = await listOrders(prisma, { customerId: q.customerId, status: q.status, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
+      // A customer lists their own orders only (naming another is 403); an admin anyone's.
+      const customerId = customerFor(request, q.customerId);
+      const rows = await listOrders(prisma, { customerId, status: q.status, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
       const page = rows.slice(0, limit);
       return { items: page.map((o) => toView(o)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };
     },
@@ -175,15 +189,17 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
   app.post(
     '/orders/:id/cancel',
     {
+      config: { auth: 'customer' },
       preValidation: noBody,
       schema: {
         headers: IdempotencyHeaders,
         params: OrderIdParams,
-        response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 404, 409, 422, 503]),
+        response: responses({ 202: Type.Object({ orderId: Type.String(), status: Type.String(), reason: Type.String() }) }, [400, 401, 404, 409, 422, 503]),
       },
     },
     async (request, reply) => {
       const { id } = request.params;
+      if (request.principal?.kind === 'customer') await readOwn(request, id);
       const stored = await opts.sql.transaction(async (tx) => {
         const { change, stored } = await changeOrder(tx, id, { type: 'CancelOrder' }, { eventId: null, type: 'CancelOrder' }, opts.deadlines);
         if (change.outcome === 'missing') throw notFound(`order ${id}`);

@@ -25,7 +25,8 @@ export const OrderItem = Type.Object(
 
 export const PlaceOrderBody = Type.Object(
   {
-    customerId: CustomerId,
+    // With a customer token the customer is its `sub`: leave this out, or send the same id.
+    customerId: Type.Optional(CustomerId),
     currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' }),
     paymentToken: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_]+$' }),
     items: Type.Array(OrderItem, { minItems: 1, maxItems: 100 }),

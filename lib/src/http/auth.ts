@@ -1,0 +1,105 @@
+// Who is calling, for every route that says so in its config: `auth: 'customer'` (the customer
+// routes) or `auth: 'admin'` (stock writes, DLQ replay). Runs on onRequest, before the body is
+// even read, so a refused caller costs no parsing and writes nothing. README, "Authentication".
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Registry } from 'prom-client';
+import type { AuthOptions } from '../auth/options.ts';
+import { createVerifier, InvalidToken, type Principal } from '../auth/verifier.ts';
+import { AppError } from '../errors.ts';
+import { counter } from './metrics.ts';
+
+export type { Principal } from '../auth/verifier.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: 'customer' | 'admin';
+  }
+  interface FastifyRequest {
+    /** The verified caller; undefined on a customer route with AUTH_MODE=off (anyone). */
+    principal?: Principal;
+  }
+}
+
+const REALM = 'Bearer realm="shop"';
+const BEARER = /^Bearer[ ]+([\x21-\x7E]+)$/i;
+
+function challenge(reply: FastifyReply, error?: InvalidToken): never {
+  // RFC 6750 §3: no error attribute when no credentials were sent, invalid_token otherwise.
+  const why = error ? `, error="invalid_token", error_description="${error.message.replaceAll('"', "'")}"` : '';
+  reply.header('www-authenticate', `${REALM}${why}`);
+  throw error ?? new AppError('unauthorized', 'this route needs Authorization: Bearer <token>', { status: 401 });
+}
+
+async function plugin(app: FastifyInstance, opts: AuthOptions & { registry: Registry }) {
+  const verifier = opts.mode === 'jwt' ? createVerifier(opts) : undefined;
+  const adminToken = Buffer.from(opts.adminToken);
+  const refusals = counter(opts.registry, { name: 'auth_refusals_total', help: 'Requests refused a bearer token, by reason', labelNames: ['reason'] });
+  const isAdminToken = (token: string) => {
+    const given = Buffer.from(token);
+    return given.length === adminToken.length && timingSafeEqual(given, adminToken);
+  };
+
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    const needs = request.routeOptions.config.auth;
+    if (!needs) return;
+    const header = request.headers.authorization;
+    if (header === undefined) {
+      if (needs === 'customer' && !verifier) return;
+      refusals.inc({ reason: 'missing' });
+      challenge(reply);
+    }
+    const token = BEARER.exec(header)?.[1];
+    if (token && isAdminToken(token)) {
+      request.principal = { kind: 'admin', actor: 'admin-token' };
+      return;
+    }
+    if (!verifier) {
+      // AUTH_MODE=off: customer routes take anyone, admin routes only the admin token.
+      if (needs === 'customer') return;
+      refusals.inc({ reason: 'not_admin_token' });
+      challenge(reply, new InvalidToken('signature', 'the admin token is not valid'));
+    }
+    let principal: Principal;
+    try {
+      if (!token) throw new InvalidToken('malformed', 'Authorization must be "Bearer <token>"');
+      principal = await verifier.verify(token);
+    } catch (error) {
+      if (!(error instanceof InvalidToken)) throw error;
+      refusals.inc({ reason: error.refusal });
+      request.log.info({ refusal: error.refusal }, 'bearer token refused');
+      challenge(reply, error);
+    }
+    request.principal = principal;
+    if (needs === 'admin' && principal.kind !== 'admin') {
+      refusals.inc({ reason: 'not_admin' });
+      throw new AppError('forbidden', 'this route needs an admin', { status: 403 });
+    }
+  });
+}
+
+/** Registered once per app, before the routes (not encapsulated: its hook sees every route). */
+export const authentication = fp(plugin, { name: 'authentication', fastify: '5.x' });
+
+/** May this caller see and act on an order of `customerId`? (Anyone with AUTH_MODE=off.) */
+export function mayAccess(request: FastifyRequest, customerId: string): boolean {
+  const p = request.principal;
+  return p === undefined || p.kind === 'admin' || p.customerId === customerId;
+}
+
+/**
+ * The customer an order is placed for: the token's `sub` (a body `customerId` that disagrees is
+ * 403); an admin or AUTH_MODE=off names it in the body. Undefined: nobody named one.
+ */
+export function customerFor(request: FastifyRequest, named: string | undefined): string | undefined {
+  const p = request.principal;
+  if (p?.kind !== 'customer') return named;
+  if (named !== undefined && named !== p.customerId) throw new AppError('forbidden', 'customerId is not the customer of the token', { status: 403 });
+  return p.customerId;
+}
+
+/** Who did an admin action, for the audit trail. */
+export const actorOf = (request: FastifyRequest): string =>
+  request.principal?.kind === 'admin' ? request.principal.actor : request.principal?.kind === 'customer' ? request.principal.customerId : 'anonymous';
