@@ -86,6 +86,7 @@ export function readAuthOptions(env: EnvReader, nodeEnv = process.env.NODE_ENV):
   }
   if (!secret && production) env.fail('AUTH_JWT_SECRET or AUTH_JWKS_URL must be set when NODE_ENV=production');
   const text = secret ?? DEV_JWT_SECRET;
+  if (production && secret === DEV_JWT_SECRET) env.fail('AUTH_JWT_SECRET must not be the documented local secret when NODE_ENV=production');
   // RFC 7518 §3.2: an HS256 key has at least as many bits as the hash.
   if (Buffer.byteLength(text) < 32) env.fail('AUTH_JWT_SECRET must be at least 32 bytes');
   return { ...common, key: { kind: 'secret', secret: new TextEncoder().encode(text), algorithms: SECRET_ALGORITHMS } };
