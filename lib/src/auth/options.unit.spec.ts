@@ -20,8 +20,13 @@ describe('auth options', () => {
   });
 
   it('refuses what production must not run with', () => {
-    expect(problems({ AUTH_MODE: 'off', ADMIN_TOKEN: 'a-long-enough-admin-token' }, 'production')).toEqual(['AUTH_MODE=off is refused when NODE_ENV=production']);
-    expect(problems({}, 'production')).toEqual(['ADMIN_TOKEN must be set when NODE_ENV=production', 'AUTH_JWT_SECRET or AUTH_JWKS_URL must be set when NODE_ENV=production']);
+    expect(problems({ AUTH_MODE: 'off', ADMIN_TOKEN: 'a-long-enough-admin-token' }, 'production')).toEqual([
+      'AUTH_MODE=off is refused when NODE_ENV=production',
+    ]);
+    expect(problems({}, 'production')).toEqual([
+      'ADMIN_TOKEN must be set when NODE_ENV=production',
+      'AUTH_JWT_SECRET or AUTH_JWKS_URL must be set when NODE_ENV=production',
+    ]);
     expect(problems({ ADMIN_TOKEN: 'dev-admin-token', AUTH_JWT_SECRET: DEV_JWT_SECRET }, 'production')).toEqual([
       'ADMIN_TOKEN must be at least 16 characters when NODE_ENV=production',
       'AUTH_JWT_SECRET must not be the documented local secret when NODE_ENV=production',
@@ -39,6 +44,8 @@ describe('auth options', () => {
       'AUTH_JWT_ALGORITHMS: HS256 is not one of RS256, ES256',
       'AUTH_JWT_ALGORITHMS: none is not one of RS256, ES256',
     ]);
-    expect(readAuthOptions(new EnvReader({ AUTH_JWKS_URL: 'https://idp/jwks', AUTH_JWT_ALGORITHMS: 'ES256' }))).toMatchObject({ key: { kind: 'jwks', algorithms: ['ES256'] } });
+    expect(readAuthOptions(new EnvReader({ AUTH_JWKS_URL: 'https://idp/jwks', AUTH_JWT_ALGORITHMS: 'ES256' }))).toMatchObject({
+      key: { kind: 'jwks', algorithms: ['ES256'] },
+    });
   });
 });
