@@ -20,8 +20,10 @@ const RETRIED_BY_KAFKAJS = new Set(errorCodes.filter((e) => e.retriable).map((e)
 const EXPECTED = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees', 'The group is rebalancing, re-joining']);
 // Reported by our consumer's crash listener (with the group, once per crash) instead.
 const REPORTED_BY_US = /^(Crash: |Restarting the consumer in )/;
-// A failed connection rejects the requests on it; their callers retry or report.
-const CONNECTION = /^(Connection error: |Connection timeout$|Failed to connect to broker, reconnecting$|Closed connection$)/;
+// A failed connection rejects the requests on it; their callers retry or report. A response
+// that arrives for a request kafkajs no longer waits for (timed out, or rejected with its
+// connection) finds no match: its caller already had that failure.
+const CONNECTION = /^(Connection error: |Connection timeout$|Failed to connect to broker, reconnecting$|Closed connection$|Response without match$)/;
 
 export type Level = 'warn' | 'debug';
 

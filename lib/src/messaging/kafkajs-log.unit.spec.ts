@@ -14,6 +14,7 @@ describe('kafkajsLineLevel', () => {
     expect(kafkajsLineLevel(logLevel.ERROR, `Crash: KafkaJSProtocolError: ${coordinatorLoading}`, {})).toBe('debug');
     expect(kafkajsLineLevel(logLevel.ERROR, 'Restarting the consumer in 300ms', {})).toBe('debug');
     expect(kafkajsLineLevel(logLevel.ERROR, 'Connection error: write after end', {})).toBe('debug');
+    expect(kafkajsLineLevel(logLevel.WARN, 'Response without match', { correlationId: 5 })).toBe('debug');
   });
 
   it('keeps a protocol error kafkajs does not retry, and anything it does not know', () => {

@@ -82,9 +82,10 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
         const body = request.body;
         if (typeof body !== 'object' || body === null || Array.isArray(body)) return; // the schema says why
         const named = (body as { customerId?: unknown }).customerId;
-        const customerId = customerFor(request, typeof named === 'string' ? named : undefined) ?? named;
+        if (named !== undefined && typeof named !== 'string') return; // a wrong type: the schema names it
+        const customerId = customerFor(request, named);
         if (customerId === undefined) throw customerProblem('is required without a customer token');
-        if (typeof customerId === 'string' && customerId.normalize('NFC') !== customerId) throw customerProblem('must be in Unicode NFC');
+        if (customerId.normalize('NFC') !== customerId) throw customerProblem('must be in Unicode NFC');
         (body as { customerId?: unknown }).customerId = customerId;
       },
       // After the Idempotency-Key (a replay is served whatever the load; a 503 frees the key again).
@@ -92,7 +93,7 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
         async (_request, reply) => opts.door.check(reply),
         rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId! }),
       ],
-      schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 409, 413, 415, 422, 429, 503]) },
+      schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 401, 403, 409, 413, 415, 422, 429, 503]) },
     },
     async (request, reply) => {
       const { body } = request;
