@@ -288,5 +288,10 @@ describe('bad input', { timeout: 120_000 }, () => {
     expect(JSON.stringify(spec.paths['/orders'].post)).toContain('unitPriceCents');
     const inventory = await (await fetch(`${stack.url('inventory-service')}/docs`)).json();
     expect(Object.keys(inventory.paths)).toContain('/products/{sku}');
+    // Which routes want a bearer token, and which do not.
+    expect(spec.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    for (const op of [spec.paths['/orders'].post, spec.paths['/orders'].get, spec.paths['/orders/{id}/events'].get, inventory.paths['/products/{sku}'].put])
+      expect(op.security).toEqual([{ bearer: [] }]);
+    expect(inventory.paths['/products/{sku}'].get.security).toBeUndefined();
   });
 });

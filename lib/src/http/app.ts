@@ -51,7 +51,12 @@ export function createApp(options: AppOptions): FastifyInstance {
 
   // OpenAPI 3.1 generated from the route schemas, served at /docs (JSON).
   void app.register(swagger, {
-    openapi: { openapi: '3.1.0', info: { title: options.service, version: '1.0.0' } },
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.service, version: '1.0.0' },
+      // Routes with `auth` in their config list it (lib/src/http/auth.ts): a JWT, or the admin token.
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
     hideUntagged: false,
   });
   // JSON only: anything else is 415, not a string that then fails validation.

@@ -41,6 +41,10 @@ async function plugin(app: FastifyInstance, opts: AuthOptions & { registry: Regi
     return given.length === adminToken.length && timingSafeEqual(given, adminToken);
   };
 
+  // The OpenAPI document (/docs) says which routes want a bearer token.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.auth) route.schema = { ...route.schema, security: [{ bearer: [] }] };
+  });
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request, reply) => {
     const needs = request.routeOptions.config.auth;
