@@ -69,7 +69,7 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
     requiredClaims: ['sub', 'exp'],
   };
   // A client sends one token with many requests: each is verified once per TTL, not per request
-  // (HS256 costs ~0.1 ms of CPU, ES256 ~0.25: BENCHMARKS.md). Keyed by the whole token, so a
+  // (HS256 costs ~0.17 ms of CPU, ES256 ~0.33: BENCHMARKS.md). Keyed by the whole token, so a
   // changed signature is a miss; a failure is never remembered.
   const verified = new Map<string, { principal: Principal; until: number }>();
   const remember = (token: string, principal: Principal, exp: number) => {
