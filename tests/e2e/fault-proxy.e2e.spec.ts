@@ -2,6 +2,7 @@
 // (chaos/proxy): added latency, a partition longer than the consumer's session timeout, and cut
 // connections. Orders wait out each fault and then complete, stock is exact, nobody is charged twice.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -46,6 +47,25 @@ async function groupMembers(groupId: string): Promise<string[]> {
 const route = async (name: string) => (await proxyRoutes()).find((r) => r.name === name)!;
 const placeMany = async (sku: string, n: number) =>
   Promise.all(Array.from({ length: n }, () => placeOrder(stack, { items: [{ sku, quantity: 1 }] }).then((o) => o.orderId)));
+
+/**
+ * Places an order as a careful client does: a 503 (its connection was cut under the request) is
+ * retried after Retry-After with the same Idempotency-Key; anything but 201 or 503 fails.
+ */
+async function placeRetrying(sku: string): Promise<string> {
+  const key = randomUUID();
+  const body = JSON.stringify({ customerId: 'customer-1', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 1000 }] });
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(`${stack.url('order-service')}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body,
+    });
+    if (res.status === 201) return ((await res.json()) as { orderId: string }).orderId;
+    expect({ status: res.status, attempt: Math.min(attempt, 10) }).toEqual({ status: 503, attempt });
+    await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+  }
+}
 
 describe('network faults through the fault proxy', { timeout: 180_000 }, () => {
   it("carries every connection of every process, Kafka's after the metadata too", async () => {
@@ -117,11 +137,12 @@ describe('network faults through the fault proxy', { timeout: 180_000 }, () => {
   it('recovers when every Postgres connection is cut (RST) under load', async () => {
     const sku = uniqueSku('RST');
     await setStock(stack, sku, 40);
-    const first = placeMany(sku, 10);
+    const first = Promise.all(Array.from({ length: 10 }, () => placeRetrying(sku)));
     await new Promise((r) => setTimeout(r, 100));
     const cut = await injectFault({ kind: 'reset', target: 'postgres' });
     expect(cut).toHaveLength(proxyLayout().routes.filter((r) => r.target === 'postgres').length);
-    const placed = [...(await first), ...(await placeMany(sku, 10))];
+    const placed = [...(await first), ...(await Promise.all(Array.from({ length: 10 }, () => placeRetrying(sku))))];
+    expect(new Set(placed).size).toBe(20);
     for (const id of placed) expect((await waitTerminal(stack, id, 60_000)).status).toBe('COMPLETED');
     for (const id of placed) expect(await netCharged(stack, id)).toBe(1000);
     expect(await product(stack, sku)).toMatchObject({ onHand: 20, reserved: 0 });

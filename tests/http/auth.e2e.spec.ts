@@ -134,44 +134,39 @@ describe('authentication', { timeout: 180_000 }, () => {
   });
 
   it('lets an admin JWT change stock, and audits each change in the same transaction', async () => {
-    const put = (headers: Record<string, string>, version: number, onHand: number) =>
-      fetch(`${stack.url('inventory-service')}/products/${sku}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', 'if-match': `"${version}"`, ...headers },
-        body: JSON.stringify({ name: 'audited', onHand }),
-      });
-    const current = async () => (await (await fetch(`${stack.url('inventory-service')}/products/${sku}`)).json()) as { version: number; onHand: number };
+    // A product of its own: no order moves it between the writes and their audit rows.
+    const audited = uniqueSku('AUDIT');
+    const url = `${stack.url('inventory-service')}/products/${audited}`;
+    const put = (headers: Record<string, string>, onHand: number) =>
+      fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ name: 'audited', onHand }) });
     const audits = async () =>
       (
-        await inventory.query<{ actor: string; action: string; before: { onHand: number }; after: { onHand: number }; xmin: string }>(
+        await inventory.query<{ actor: string; action: string; before: { onHand: number } | null; after: { onHand: number }; xmin: string }>(
           'select actor, action, before, after, xmin::text from admin_audit where subject = $1 order by id',
-          [sku],
+          [audited],
         )
       ).rows;
-    const customer = await put(await as('eve'), (await current()).version, 5);
-    expect(customer.status).toBe(403);
-    const auditedBefore = (await audits()).length;
-
-    const { version, onHand } = await current();
-    const set = await put(await as('ops-anna', ['admin']), version, onHand + 50);
-    expect(set.status).toBe(200);
-    const adjust = await fetch(`${stack.url('inventory-service')}/products/${sku}/adjustments`, {
+    expect((await put(await as('eve'), 5)).status).toBe(403); // a customer's token
+    const admin = await as('ops-anna', ['admin']);
+    expect((await put(admin, 10)).status).toBe(201);
+    expect((await put({ ...admin, 'if-match': '"0"' }, 60)).status).toBe(200);
+    const adjust = await fetch(`${url}/adjustments`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...ADMIN },
       body: JSON.stringify({ delta: -3, reason: 'damaged' }),
     });
     expect(adjust.status).toBe(200);
     // A refused change (at a version the product has left) leaves no audit row.
-    expect((await put(ADMIN, version, 1)).status).toBe(412);
+    expect((await put({ ...ADMIN, 'if-match': '"0"' }, 1)).status).toBe(412);
 
-    const rows = (await audits()).slice(auditedBefore);
-    const expected = [
-      { actor: 'ops-anna', action: 'stock.set', before: onHand, after: onHand + 50 },
-      { actor: 'admin-token', action: 'stock.adjust', before: onHand + 50, after: onHand + 47 },
-    ];
-    expect(rows.map((r) => ({ actor: r.actor, action: r.action, before: r.before.onHand, after: r.after.onHand }))).toEqual(expected);
+    const rows = await audits();
+    expect(rows.map((r) => ({ actor: r.actor, action: r.action, before: r.before?.onHand ?? null, after: r.after.onHand }))).toEqual([
+      { actor: 'ops-anna', action: 'stock.create', before: null, after: 10 },
+      { actor: 'ops-anna', action: 'stock.set', before: 10, after: 60 },
+      { actor: 'admin-token', action: 'stock.adjust', before: 60, after: 57 },
+    ]);
     // The last row was written by the transaction that wrote the product as it is now.
-    const product = await inventory.query<{ xmin: string }>('select xmin::text from products where sku = $1', [sku]);
+    const product = await inventory.query<{ xmin: string }>('select xmin::text from products where sku = $1', [audited]);
     expect(rows.at(-1)!.xmin).toBe(product.rows[0].xmin);
   });
 
