@@ -197,12 +197,12 @@ async function keySet() {
     get fetches() {
       return fetches;
     },
-    close: () => new Promise((r) => server.close(r)),
+    close: () => new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve()))),
   };
 }
 
 describe('a JWKS key source', { timeout: 120_000 }, () => {
-  it('fetches a new key id once, refuses unknown ones without a fetch storm, and refuses HS256 made with a public key', async () => {
+  it('fetches a new key id once, refuses unknown ones without a fetch storm and HS256 made with a public key, and answers 503 while the key set is unreachable', async () => {
     const jwks = await keySet();
     const pair = async (kid: string) => {
       const { publicKey, privateKey } = await generateKeyPair('ES256');
@@ -260,9 +260,20 @@ describe('a JWKS key source', { timeout: 120_000 }, () => {
       }
       // The right kid with another key's signature.
       expect(await list(await sign({ kid: 'k1', privateKey: k2.privateKey }, 'c-1'))).toBe(401);
+
+      // The key set's server goes away: known keys still verify; a kid that needs a fetch is 503
+      // (ours to fix, retry later), not 401.
+      await jwks.close();
+      await new Promise((r) => setTimeout(r, cooldownMs + 200));
+      expect(await list(await sign(k2, 'c-4'))).toBe(200);
+      const res = await fetch(`${service.url}/orders`, { headers: bearer(await sign(k3, 'c-5')) });
+      expect({ status: res.status, type: ((await res.json()) as { type: string }).type }).toEqual({
+        status: 503,
+        type: 'https://errors.shop.local/temporarily_unavailable',
+      });
     } finally {
       await service?.stop();
-      await jwks.close();
+      await jwks.close().catch(() => undefined);
     }
   });
 });
