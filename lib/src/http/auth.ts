@@ -104,6 +104,9 @@ export function customerFor(request: FastifyRequest, named: string | undefined):
   return p.customerId;
 }
 
-/** Who did an admin action, for the audit trail. */
-export const actorOf = (request: FastifyRequest): string =>
-  request.principal?.kind === 'admin' ? request.principal.actor : request.principal?.kind === 'customer' ? request.principal.customerId : 'anonymous';
+/** Who did an admin action, for the audit trail: only an `auth: 'admin'` route has one. */
+export function actorOf(request: FastifyRequest): string {
+  const p = request.principal;
+  if (p?.kind !== 'admin') throw new Error(`actorOf on ${request.routeOptions.url}: not an admin route`);
+  return p.actor;
+}

@@ -7,7 +7,7 @@ import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/
 import { customerFor, mayAccess } from '@shop/lib/http/auth';
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { noBody, responses } from '@shop/lib/http/schemas';
-import { placeOrder, stepDeadline, type Deadlines } from '../domain/order.ts';
+import { isTerminal, placeOrder, stepDeadline, type Deadlines, type OrderStatus } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 import { appendOrderEvents, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, releaseExpiredKey } from '../db/orders.ts';
@@ -162,8 +162,11 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
     async (request) => {
       const { id } = request.params;
       const { waitFor, timeout } = request.query;
+      const waitForMs = waitFor === 'terminal' ? waitMs(timeout) : undefined; // a bad timeout is 400 either way
       const entry = await readOwn(request, id);
-      return waitFor === 'terminal' ? ((await opts.reader.waitTerminal(id, waitMs(timeout), opts.recheckMs)) ?? entry).view : entry.view;
+      // An order that has ended already is the answer to a wait too: no second read.
+      if (waitForMs === undefined || isTerminal(entry.view.status as OrderStatus)) return entry.view;
+      return ((await opts.reader.waitTerminal(id, waitForMs, opts.recheckMs)) ?? entry).view;
     },
   );
 
