@@ -4,6 +4,7 @@ import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
 import { PrismaClient } from './generated/prisma/client.ts';
 import { openDoor } from './handlers/admission.ts';
+import { Placements } from './handlers/placements.ts';
 import { startDeadlineSweeper } from './handlers/deadline-sweeper.ts';
 import { workflowHandler } from './handlers/workflow.ts';
 import { orderRoutes } from './routes/orders.ts';
@@ -42,6 +43,12 @@ await runService<PrismaClient>({
     const terminalTtlSeconds = env.int('ORDER_CACHE_TERMINAL_TTL_S', 3_600, { min: 1, max: 604_800 });
     const recheckMs = env.int('ORDER_WAIT_RECHECK_MS', 5_000, { min: 100, max: 60_000 });
     const maxStreamMs = env.int('ORDER_EVENTS_MAX_STREAM_MS', 300_000, { min: 1_000, max: 3_600_000 });
+    // Group commit of placements (handlers/placements.ts; measured in BENCHMARKS.md, "End to end").
+    const placement = {
+      statements: env.int('ORDER_PLACEMENT_STATEMENTS', 2, { min: 1, max: 64 }),
+      maxBatch: env.int('ORDER_PLACEMENT_BATCH_MAX', 64, { min: 1, max: 1_000 }),
+      lingerMs: env.int('ORDER_PLACEMENT_LINGER_MS', 0, { min: 0, max: 5 }),
+    };
     env.done();
     const cache = new FencedCache<VersionedView>({ redis: ctx.redis, registry: ctx.registry, name: 'order', ttlSeconds: openTtlSeconds });
     const feed = new StatusFeed(ctx.redis, cache, ctx.logger);
@@ -71,6 +78,7 @@ await runService<PrismaClient>({
     await ctx.app.register(orderRoutes, {
       prisma: ctx.prisma,
       sql: ctx.sql,
+      placements: new Placements(ctx.sql, ctx.registry, placement),
       deadlines,
       idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000,
       faultKillAfterCommit,

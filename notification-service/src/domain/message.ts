@@ -1,5 +1,5 @@
 // What the customer is told, per terminal status. Pure text, no I/O.
-import type { CancelReason } from '@shop/lib/events/catalog';
+import { assertNever, type CancelReason, type OrderEvent } from '@shop/lib/events/catalog';
 
 const REASONS: Record<CancelReason, string> = {
   OUT_OF_STOCK: 'an item is out of stock',
@@ -14,4 +14,28 @@ export function completedMessage(orderId: string, totalCents: number): string {
 
 export function cancelledMessage(orderId: string, reason: CancelReason): string {
   return `Your order ${orderId} was cancelled: ${REASONS[reason] ?? reason}.`;
+}
+
+/** What one terminal status of an order tells its customer. */
+export interface Notice {
+  orderId: string;
+  status: 'COMPLETED' | 'CANCELLED';
+  message: string;
+}
+
+/** The notice an order event calls for: one per terminal status, none for the other events. */
+export function noticeOf(event: OrderEvent): Notice | undefined {
+  switch (event.type) {
+    case 'OrderCompleted':
+      return { orderId: event.payload.orderId, status: 'COMPLETED', message: completedMessage(event.payload.orderId, event.payload.totalCents) };
+    case 'OrderCancelled':
+      return { orderId: event.payload.orderId, status: 'CANCELLED', message: cancelledMessage(event.payload.orderId, event.payload.reason) };
+    case 'OrderCreated':
+    case 'PaymentRequested':
+    case 'StockReleaseRequested':
+    case 'PaymentCancellationRequested':
+      return undefined;
+    default:
+      return assertNever(event);
+  }
 }

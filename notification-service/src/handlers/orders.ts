@@ -1,40 +1,43 @@
 // order.events → one notification per terminal status per order (unique key), handed to its
-// delivery once committed. The runner owns the transaction, the inbox mark and the outbox.
+// delivery once committed. A fetched batch is one transaction: one read of which notifications
+// exist, the notices decided in partition order, one insert of the new ones.
 import { uuidv7 } from 'uuidv7';
-import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
+import type { OrderEvent } from '@shop/lib/events/catalog';
 import type { MessageHandler } from '@shop/lib/messaging/consumer';
-import { transactional, type Work } from '@shop/lib/messaging/transactional';
+import { batchDecider, LostRaceError } from '@shop/lib/messaging/transactional';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { cancelledMessage, completedMessage } from '../domain/message.ts';
-import { recordNotification } from '../db/notifications.ts';
+import { noticeOf, type Notice } from '../domain/message.ts';
+import { loadNotified, recordNotifications } from '../db/notifications.ts';
 
 export type Deliver = (notification: { id: string; orderId: string; status: string; message: string }) => void;
 
+interface Book {
+  /** `orderId:status` of every notification that exists, or is new in this batch. */
+  notified: Set<string>;
+  fresh: (Notice & { id: string })[];
+}
+
 export function orderEventsHandler(db: SqlDatabase, channel: string, deliver: Deliver): MessageHandler<OrderEvent> {
-  const notify =
-    (orderId: string, status: string, message: string): Work =>
-    async (tx) => {
-      const id = uuidv7();
-      if (!(await recordNotification(tx, { id, orderId, status, channel, message }))) return { summary: 'notification exists already' };
+  return batchDecider<OrderEvent, Book>(db, {
+    handles: (event) => noticeOf(event) !== undefined,
+    load: async (tx, events) => ({ notified: await loadNotified(tx, [...new Set(events.map((e) => e.aggregateId))]), fresh: [] }),
+    apply: (book, event) => {
+      const notice = noticeOf(event)!;
+      const key = `${notice.orderId}:${notice.status}`;
+      if (book.notified.has(key)) return { summary: 'notification exists already' };
+      book.notified.add(key);
+      book.fresh.push({ ...notice, id: uuidv7() });
       return {
-        events: [{ type: 'NotificationSent', payload: { orderId, status, channel } }],
-        summary: `notification recorded (${status}, ${channel}): ${message}`,
-        afterCommit: () => deliver({ id, orderId, status, message }),
+        events: [{ type: 'NotificationSent', payload: { orderId: notice.orderId, status: notice.status, channel } }],
+        summary: `notification recorded (${notice.status}, ${channel}): ${notice.message}`,
       };
-    };
-  return transactional<OrderEvent>(db, (event) => {
-    switch (event.type) {
-      case 'OrderCompleted':
-        return notify(event.payload.orderId, 'COMPLETED', completedMessage(event.payload.orderId, event.payload.totalCents));
-      case 'OrderCancelled':
-        return notify(event.payload.orderId, 'CANCELLED', cancelledMessage(event.payload.orderId, event.payload.reason));
-      case 'OrderCreated':
-      case 'PaymentRequested':
-      case 'StockReleaseRequested':
-      case 'PaymentCancellationRequested':
-        return undefined;
-      default:
-        return assertNever(event);
-    }
+    },
+    store: async (tx, book) => {
+      // Another instance (a rebalance moved the partition) recorded one since the read: decide again.
+      if ((await recordNotifications(tx, channel, book.fresh)) !== book.fresh.length) throw new LostRaceError('the notifications of an order');
+    },
+    committed: (book) => {
+      for (const n of book.fresh) deliver(n);
+    },
   });
 }

@@ -15,63 +15,83 @@ export interface Cause {
 const toEnvelopes = (orderId: string, events: readonly OrderEvent[], causationId: string | null, trace?: TraceHeaders) =>
   events.map((e) => eventEnvelope(e, { aggregateId: orderId, correlationId: orderId, causationId, trace }));
 
+/** An order to insert as placed: its state, lines, Idempotency-Key, first deadline and events. */
+export interface NewOrder {
+  state: OrderState;
+  items: OrderLine[];
+  idempotency: { key: string; fingerprint: string; expiresAt: Date } | null;
+  deadlineAt: Date;
+  events: OrderEvent[];
+  /** The request's trace, carried on by the events. */
+  trace?: TraceHeaders;
+}
+
+/** What the database gave an inserted order; `key_taken` when a live order holds its Idempotency-Key. */
+export type Inserted = { createdAt: Date; updatedAt: Date } | 'key_taken';
+
 /**
- * Inserts the order, its lines, its first history entry and its events (outbox) in ONE
- * statement: one round trip, atomic on its own (no BEGIN/COMMIT around it). Returns the
- * timestamps the database gave the row. Fails with a unique violation when a live order already
- * holds the Idempotency-Key. With OUTBOX_DELETE_ON_INSERT the rows are deleted in a second
- * statement of the same transaction (a CTE cannot see its sibling's inserts).
+ * Inserts orders, their lines, first history entries and events (outbox) in ONE statement: one
+ * round trip and one commit for all of them (no BEGIN/COMMIT around it). An order whose
+ * Idempotency-Key another order holds is skipped (ON CONFLICT DO NOTHING) with everything of
+ * it, and answered `key_taken`; the others are inserted. Any other error fails the statement
+ * and so all of them. With OUTBOX_DELETE_ON_INSERT the rows are deleted in a second statement
+ * of the same transaction (a CTE cannot see its sibling's inserts).
  */
-export async function insertOrder(
-  db: SqlDatabase,
-  order: {
-    state: OrderState;
-    items: OrderLine[];
-    idempotency: { key: string; fingerprint: string; expiresAt: Date } | null;
-    deadlineAt: Date;
-    events: OrderEvent[];
-    /** The request's trace, carried on by the events. */
-    trace?: TraceHeaders;
-  },
-): Promise<{ createdAt: Date; updatedAt: Date }> {
-  const { state } = order;
-  const envelopes = toEnvelopes(state.id, order.events, null, order.trace);
+export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[]): Promise<Inserted[]> {
+  const envelopes = orders.flatMap((o) => toEnvelopes(o.state.id, o.events, null, o.trace));
   const statement = [
     `WITH o AS (
        INSERT INTO orders (id, customer_id, currency, payment_token, status, total_cents, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
-       VALUES ($1::uuid, $2, $3, $4, $5, $6::bigint, $7, $8, $9::timestamptz, $10::timestamptz)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS n(id uuid, customer_id text, currency text, payment_token text, status text, total_cents bigint,
+                                                        idempotency_key text, request_fingerprint text, idempotency_expires_at timestamptz, deadline_at timestamptz)
+       ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id, created_at, updated_at
      ), lines AS (
        INSERT INTO order_items (order_id, line_no, sku, quantity, unit_price_cents)
-       SELECT o.id, l.line_no, l.sku, l.quantity, l.unit_price_cents
-         FROM o, jsonb_to_recordset($11::jsonb) AS l(line_no int, sku text, quantity int, unit_price_cents bigint)
+       SELECT l.order_id, l.line_no, l.sku, l.quantity, l.unit_price_cents
+         FROM jsonb_to_recordset($2::jsonb) AS l(order_id uuid, line_no int, sku text, quantity int, unit_price_cents bigint)
+        WHERE l.order_id IN (SELECT id FROM o)
      ), history AS (
        INSERT INTO order_history (order_id, status, cause_type) SELECT o.id, 'CREATED', 'PlaceOrder' FROM o
      ), events AS (
-       ${outboxInsert(12)}
+       ${outboxInsert(3, 'e.aggregate_id IN (SELECT id::text FROM o)')}
      )
-     SELECT created_at, updated_at FROM o`,
-    state.id,
-    state.customerId,
-    state.currency,
-    state.paymentToken,
-    state.status,
-    String(state.totalCents),
-    order.idempotency?.key ?? null,
-    order.idempotency?.fingerprint ?? null,
-    order.idempotency?.expiresAt.toISOString() ?? null,
-    order.deadlineAt.toISOString(),
-    JSON.stringify(order.items.map((i, n) => ({ line_no: n + 1, sku: i.sku, quantity: i.quantity, unit_price_cents: i.unitPriceCents }))),
+     SELECT id::text, created_at, updated_at FROM o`,
+    JSON.stringify(
+      orders.map(({ state, idempotency, deadlineAt }) => ({
+        id: state.id,
+        customer_id: state.customerId,
+        currency: state.currency,
+        payment_token: state.paymentToken,
+        status: state.status,
+        total_cents: state.totalCents,
+        idempotency_key: idempotency?.key ?? null,
+        request_fingerprint: idempotency?.fingerprint ?? null,
+        idempotency_expires_at: idempotency?.expiresAt.toISOString() ?? null,
+        deadline_at: deadlineAt.toISOString(),
+      })),
+    ),
+    JSON.stringify(
+      orders.flatMap((o) =>
+        o.items.map((i, n) => ({ order_id: o.state.id, line_no: n + 1, sku: i.sku, quantity: i.quantity, unit_price_cents: i.unitPriceCents })),
+      ),
+    ),
     outboxRows(envelopes),
   ] as const;
-  const [row] = DELETE_ON_INSERT
+  type Row = { id: string; created_at: Date; updated_at: Date };
+  const rows = DELETE_ON_INSERT
     ? await db.transaction(async (tx) => {
-        const rows = await tx.$queryRawUnsafe<{ created_at: Date; updated_at: Date }[]>(...statement);
-        await deleteFromOutbox(tx, envelopes);
-        return rows;
+        const inserted = await tx.$queryRawUnsafe<Row[]>(...statement);
+        const ids = new Set(inserted.map((r) => r.id));
+        await deleteFromOutbox(
+          tx,
+          envelopes.filter((e) => ids.has(e.aggregateId)),
+        );
+        return inserted;
       })
-    : await db.query<{ created_at: Date; updated_at: Date }>(...statement);
-  return { createdAt: new Date(row.created_at), updatedAt: new Date(row.updated_at) };
+    : await db.query<Row>(...statement);
+  const byId = new Map(rows.map((r) => [r.id, { createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at) }]));
+  return orders.map((o) => byId.get(o.state.id) ?? 'key_taken');
 }
 
 /** A key past its TTL is free again: the old order keeps its data but gives the key up. */

@@ -3,14 +3,15 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { uuidv7 } from 'uuidv7';
-import { AppError, conflict, invalid, isUniqueViolation, notFound } from '@shop/lib/errors';
+import { AppError, conflict, invalid, notFound } from '@shop/lib/errors';
 import { customerFor, mayAccess } from '@shop/lib/http/auth';
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { noBody, responses } from '@shop/lib/http/schemas';
 import { isTerminal, placeOrder, stepDeadline, type Deadlines, type OrderStatus } from '../domain/order.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
-import { appendOrderEvents, findByIdempotencyKey, insertOrder, listOrders, loadOrderView, releaseExpiredKey } from '../db/orders.ts';
+import { appendOrderEvents, findByIdempotencyKey, listOrders, loadOrderView, releaseExpiredKey, type Inserted, type NewOrder } from '../db/orders.ts';
+import type { Placements } from '../handlers/placements.ts';
 import type { Door } from '../handlers/admission.ts';
 import { changeOrder } from '../handlers/change-order.ts';
 import type { OrderReader } from '../handlers/order-view.ts';
@@ -33,6 +34,8 @@ const reused = () => new AppError('idempotency_key_reused', 'this Idempotency-Ke
 export interface OrderRouteOptions {
   prisma: Db;
   sql: SqlDatabase;
+  /** Writes placements, several to a statement under load. */
+  placements: Placements;
   deadlines: Deadlines;
   idempotencyTtlMs: number;
   /** Failure injection: SIGKILL this process right after an order commits, before the reply. */
@@ -101,31 +104,33 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
       const placedAt = new Date();
       // Filled in by preValidation (from the token, or required in the body).
       const placed = placeOrder({ id: uuidv7(), placedAt, ...body, customerId: body.customerId! });
-      const insert = () =>
-        insertOrder(opts.sql, {
-          state: placed.state,
-          items: body.items,
-          idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
-          deadlineAt: stepDeadline('CREATED', placedAt, placedAt, opts.deadlines)!,
-          events: placed.events,
-          trace: traceHeaders(request.trace),
-        });
+      const order: NewOrder = {
+        state: placed.state,
+        items: body.items,
+        idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
+        deadlineAt: stepDeadline('CREATED', placedAt, placedAt, opts.deadlines)!,
+        events: placed.events,
+        trace: traceHeaders(request.trace),
+      };
       // The insert is tried first: the database's unique key is the last word on the
       // Idempotency-Key (it survives a Redis restart or eviction), and a repeat is the rare case.
-      let inserted: Awaited<ReturnType<typeof insert>> | undefined;
+      let inserted: Exclude<Inserted, 'key_taken'> | undefined;
       let replayOf: string | undefined;
       for (let attempt = 1; !inserted && !replayOf; attempt++) {
-        try {
-          inserted = await insert();
-        } catch (error) {
-          if (!isUniqueViolation(error) || attempt > 2) throw error;
-          const holder = await findByIdempotencyKey(prisma, idem.key);
-          if (!holder) {
-            await releaseExpiredKey(prisma, idem.key); // held by an order whose key expired
-            continue;
-          }
+        const result = await opts.placements.insert(order);
+        if (result !== 'key_taken') {
+          inserted = result;
+          break;
+        }
+        const holder = await findByIdempotencyKey(prisma, idem.key);
+        if (holder) {
           if (holder.requestFingerprint !== idem.fingerprint) throw reused();
           replayOf = holder.id;
+        } else {
+          // Held by an order whose key expired: free it and insert again. A key that keeps
+          // changing hands under us is a conflict the client can retry.
+          if (attempt > 2) throw conflict('idempotency_request_in_flight', 'the Idempotency-Key changed hands while this request ran; retry');
+          await releaseExpiredKey(prisma, idem.key);
         }
       }
       if (replayOf) {
