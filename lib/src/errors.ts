@@ -105,13 +105,6 @@ function adapterCause(error: unknown): { code?: string; originalCode?: string; k
   return (error as { meta?: { driverAdapterError?: { cause?: { code?: string; originalCode?: string; kind?: string } } } }).meta?.driverAdapterError?.cause;
 }
 
-/** A unique constraint refused the write: P2002 from Prisma's model API, SQLSTATE 23505 from raw SQL (through Prisma or pg). */
-export function isUniqueViolation(error: unknown): boolean {
-  const cause = adapterCause(error);
-  const code = (error as { code?: unknown }).code;
-  return code === 'P2002' || code === '23505' || cause?.originalCode === '23505' || cause?.kind === 'UniqueConstraintViolation';
-}
-
 export function isTransient(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof AppError) return e.canRetry;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError, isTransient, isUniqueViolation } from './errors.ts';
+import { AppError, isTransient } from './errors.ts';
 
 const prismaError = (code: string, cause: Record<string, string>) =>
   Object.assign(new Error('Database error'), { code, meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
@@ -29,14 +29,4 @@ describe('isTransient', () => {
     ['a unique violation', Object.assign(new Error('x'), { code: 'P2002' })],
     ['a permanent AppError', new AppError('validation', 'x')],
   ])('does not retry %s', (_name, error) => expect(isTransient(error)).toBe(false));
-});
-
-describe('isUniqueViolation', () => {
-  it.each([
-    ['Prisma model API (P2002)', Object.assign(new Error('x'), { code: 'P2002' })],
-    ['raw SQL through Prisma', prismaError('P2010', { originalCode: '23505', kind: 'postgres', code: '23505' })],
-    ['raw SQL through pg (SqlDatabase)', Object.assign(new Error('duplicate key value'), { code: '23505' })],
-  ])('recognises %s', (_name, error) => expect(isUniqueViolation(error)).toBe(true));
-
-  it('does not take a foreign-key violation for one', () => expect(isUniqueViolation(Object.assign(new Error('x'), { code: '23503' }))).toBe(false));
 });

@@ -27,16 +27,13 @@ export const DELETE_ON_INSERT = process.env.OUTBOX_DELETE_ON_INSERT === 'true';
  * it in a CTE beside its own state change, and the one statement commits both or neither.
  * `where` (a condition on the rows, `e`) keeps only the events of the changes that took place.
  */
-export const outboxInsert = (param: number, where?: string) =>
-  `INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload, headers, created_at)
+export function outboxInsert(param: number, where?: string): string {
+  const filter = where ? `\n      WHERE ${where}` : '';
+  return `INSERT INTO outbox (id, aggregate_type, aggregate_id, type, payload, headers, created_at)
      SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.created_at
        FROM jsonb_to_recordset($${param}::jsonb) AS e(id uuid, aggregate_type text, aggregate_id text, type text,
-                                                     payload jsonb, headers jsonb, created_at timestamptz)${
-                                                       where
-                                                         ? `
-      WHERE ${where}`
-                                                         : ''
-                                                     }`;
+                                                     payload jsonb, headers jsonb, created_at timestamptz)${filter}`;
+}
 
 export const outboxRows = (events: readonly EventEnvelope[]) => JSON.stringify(events.map(toOutboxRow));
 
