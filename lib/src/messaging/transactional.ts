@@ -1,11 +1,7 @@
-// The transactional handler modes: the runner owns the transaction, the inbox mark, the outbox
-// append and the retry on a lost race, so a handler only says what an event means.
-// - `transactional(db, handler)`: for each consumed event the handler returns the work to do in
-//   the inbox transaction (or nothing, when the event is not for this consumer). Work that must
-//   happen outside that transaction (a payment provider call) happens before it returns the work.
-// - `batchDecider(db, decider)`: a fetched batch is one load of every aggregate it touches, the
-//   pure rules applied event by event over that state in memory, and set-based writes; a batch of
-//   one is the same code.
+// The transactional batch runner: it owns the transaction, the inbox mark, the outbox append
+// and the retry on a lost race, so a consumer only says what an event means. A fetched batch is
+// one load of every aggregate it touches (`batchDecider`), the pure rules applied event by event
+// over that state in memory, and set-based writes; a batch of one is the same code.
 import { AppError } from '../errors.ts';
 import type { SqlDatabase } from '../db/sql.ts';
 import type { SqlTransaction } from '../db/prisma.ts';
@@ -19,19 +15,12 @@ import { causedTrace, markDuplicate } from './tracing.ts';
 
 const DB_ATTRIBUTES = { 'db.system.name': 'postgresql' };
 
-/** What the work did: events to append to the outbox (caused by the consumed one), a line for the log, what to do once committed. */
+/** What an event did: events to append to the outbox (caused by the consumed one), a line for the log. */
 export interface Outcome {
   events?: readonly AnyEvent[];
   /** Logged at info with the event's context. */
   summary?: string;
-  /** Runs after COMMIT, never after a rollback (e.g. hand a notification to its delivery). */
-  afterCommit?: () => void;
 }
-
-export type Work = (tx: SqlTransaction, log: Logger) => Promise<Outcome | undefined>;
-
-/** The work an event means, or undefined when this consumer does nothing with it. */
-export type TransactionalHandler<E extends AnyEvent> = (event: Envelope<E>, log: Logger) => Promise<Work | undefined> | Work | undefined;
 
 /**
  * Another writer changed what the work read between its read and its write (an optimistic
@@ -52,9 +41,6 @@ export interface RacePolicy {
 }
 
 const DEFAULT_RACES: RacePolicy = { maxLostRaces: 100 };
-
-/** How many handlers of a batch prepare at once (their work outside the transaction: provider calls). */
-const PREPARE_CONCURRENCY = 16;
 
 type Duplicate = 'duplicate';
 
@@ -101,40 +87,6 @@ async function inTransaction<I extends BatchItem<AnyEvent>>(
 function report(log: Logger, outcome: Outcome | Duplicate) {
   if (outcome === 'duplicate') return log.info('duplicate delivery skipped');
   if (outcome.summary) log.info({ events: outcome.events?.map((e) => e.type) ?? [] }, outcome.summary);
-  outcome.afterCommit?.();
-}
-
-export function transactional<E extends AnyEvent>(db: SqlDatabase, handler: TransactionalHandler<E>, races: Partial<RacePolicy> = {}): MessageHandler<E> {
-  const policy = { ...DEFAULT_RACES, ...races };
-  type Prepared = BatchItem<E> & { work: Work };
-  const run = async (todo: Prepared[]) => {
-    const outcomes = await inTransaction(
-      db,
-      todo,
-      async (tx, fresh) => {
-        const done: Outcome[] = [];
-        for (const { log, work } of fresh) done.push((await work(tx, log)) ?? {});
-        return done;
-      },
-      policy,
-    );
-    todo.forEach((t, n) => report(t.log, outcomes[n]));
-  };
-
-  const one: MessageHandler<E> = async (event, meta, log) => {
-    const work = await handler(event, log);
-    if (work) await run([{ event, meta, log, work }]);
-  };
-  one.batch = async (items) => {
-    const prepared: (BatchItem<E> & { work: Work | undefined })[] = [];
-    for (let i = 0; i < items.length; i += PREPARE_CONCURRENCY) {
-      const slice = items.slice(i, i + PREPARE_CONCURRENCY);
-      prepared.push(...(await Promise.all(slice.map(async (it) => ({ ...it, work: await handler(it.event, it.log) })))));
-    }
-    const todo = prepared.filter((p): p is Prepared => p.work !== undefined);
-    if (todo.length > 0) await run(todo);
-  };
-  return one;
 }
 
 /** What a decider's step did (one event or none, a line for the log), as the runner's Outcome. */
