@@ -21,21 +21,15 @@ afterAll(async () => {
   await admin.end();
 });
 
+const items = [
+  { sku: 'PLACEMENTS-TEST-A', quantity: 2, unitPriceCents: 150 },
+  { sku: 'PLACEMENTS-TEST-B', quantity: 1, unitPriceCents: 700 },
+];
 const newOrder = (key: string | null, fingerprint = 'f1'): NewOrder => {
-  const placed = placeOrder({
-    id: uuidv7(),
-    placedAt: new Date(),
-    customerId: 'placements-test',
-    currency: 'EUR',
-    paymentToken: 'tok_ok',
-    items: [
-      { sku: 'PLACEMENTS-TEST-A', quantity: 2, unitPriceCents: 150 },
-      { sku: 'PLACEMENTS-TEST-B', quantity: 1, unitPriceCents: 700 },
-    ],
-  });
+  const placed = placeOrder({ id: uuidv7(), placedAt: new Date(), customerId: 'placements-test', currency: 'EUR', paymentToken: 'tok_ok', items });
   return {
     state: placed.state,
-    items: placed.events[0].type === 'OrderCreated' ? placed.events[0].payload.items : [],
+    items,
     idempotency: key ? { key, fingerprint, expiresAt: new Date(Date.now() + 60_000) } : null,
     deadlineAt: new Date(Date.now() + 30_000),
     events: placed.events,

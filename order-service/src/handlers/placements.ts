@@ -72,8 +72,8 @@ export class Placements {
     }
   }
 
+  // Called with a placement waiting: only #send takes from the queue, and it clears the timer.
   #send(): void {
-    if (this.#queue.length === 0) return;
     clearTimeout(this.#lingering);
     this.#lingering = undefined;
     const batch = this.#queue.splice(0, this.#opts.maxBatch);
