@@ -53,7 +53,7 @@ export const customerAuth = customerTokens();
 export async function place(sku: string): Promise<{ orderId?: string; ms: number; status: number }> {
   const auth = await customerAuth('bench');
   const t0 = performance.now();
-  const body = JSON.stringify({ customerId: 'bench', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 100 }] });
+  const body = JSON.stringify({ customerId: 'bench', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] });
   return new Promise((resolve) => {
     const req = http.request(
       {

@@ -16,7 +16,7 @@ async function place(sku: string): Promise<string | undefined> {
   const res = await fetch(`${ORDER_URL}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...(await customerAuth('waiter')) },
-    body: JSON.stringify({ customerId: 'waiter', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 100 }] }),
+    body: JSON.stringify({ customerId: 'waiter', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] }),
   });
   const body = (await res.json()) as { orderId?: string };
   return res.status === 201 ? body.orderId : undefined;

@@ -85,7 +85,7 @@ async function placeWithRetries(opts: LoadOptions, r: LoadRecord): Promise<LoadR
     customerId,
     currency: 'EUR',
     paymentToken: r.token,
-    items: [{ sku: r.sku, quantity: r.quantity, unitPriceCents: 199 }],
+    items: [{ sku: r.sku, quantity: r.quantity }],
   });
   const giveUp = Date.now() + (opts.giveUpMs ?? 120_000);
   let retryAfterMs: number | undefined;

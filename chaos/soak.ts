@@ -103,7 +103,9 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   const perSku = Math.max(1, Math.round((opts.orders * 2 * 0.6) / skus.length));
   const startStock: Record<string, number> = {};
   for (const sku of skus) {
-    await setStockLevel(`http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`, process.env.ADMIN_TOKEN ?? 'dev-admin-token', sku, perSku, `soak ${sku}`);
+    await setStockLevel(`http://127.0.0.1:${process.env.INVENTORY_PORT ?? 3002}`, process.env.ADMIN_TOKEN ?? 'dev-admin-token', sku, perSku, {
+      name: `soak ${sku}`,
+    });
     startStock[sku] = perSku;
   }
 

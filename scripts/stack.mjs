@@ -137,6 +137,20 @@ async function up() {
   await printUrls();
 }
 
+// Every process of ours registers itself (lib/src/lifecycle.ts), whoever started it: `npm start`
+// in another terminal, a test, a bench. `down` stops those too, and `status` lists them.
+const { registeredProcesses } = await import('../lib/src/lifecycle.ts');
+
+async function stopPid(pid) {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
 async function down(...names) {
   // Copies started under another STACK_INSTANCES are stopped too: every pid file counts.
   const known = new Map(PROCESSES.map((p) => [p.name, p]));
@@ -144,14 +158,15 @@ async function down(...names) {
   for (const p of [...known.values()].filter((q) => names.length === 0 || names.includes(q.name))) {
     const pid = runningPid(p);
     if (pid) {
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await stopPid(pid);
       console.log(`stopped ${p.name}`);
     }
     rmSync(pidFile(p), { force: true });
     rmSync(proxyMarker(p), { force: true });
   }
+  const others = registeredProcesses().filter((r) => names.length === 0 || names.includes(r.name));
+  await Promise.all(others.map((r) => stopPid(r.pid)));
+  for (const r of others) console.log(`stopped ${r.name} (pid ${r.pid}, started outside \`npm run up\`)`);
 }
 
 async function status() {
@@ -162,6 +177,10 @@ async function status() {
     allUp &&= isReady;
     console.log(`${p.name.padEnd(22)} ${pid ? `pid ${pid}` : 'stopped'}${pid ? (isReady ? ', ready' : ', NOT ready') : ''}  http://${HOST}:${p.port}`);
   }
+  const managed = new Set(PROCESSES.map(runningPid));
+  const others = registeredProcesses().filter((r) => !managed.has(r.pid));
+  if (others.length > 0) console.log('also running (started by `npm start`, a test or a bench; `npm run down` stops them):');
+  for (const r of others) console.log(`  ${r.name.padEnd(20)} pid ${r.pid}${r.port ? `  http://${HOST}:${r.port}` : ''}`);
   process.exitCode = allUp ? 0 : 1;
 }
 

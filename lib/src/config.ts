@@ -84,5 +84,7 @@ export function readCommonConfig(env: EnvReader) {
     redisUrl: env.str('REDIS_URL', 'redis://127.0.0.1:6379'),
     host: env.str('HOST', '127.0.0.1'),
     topicPartitions: env.int('TOPIC_PARTITIONS', 6, { min: 1, max: 1000 }),
+    // How long a SIGTERM may take in all; what is not closed by then is abandoned (lib/src/lifecycle.ts).
+    shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 5_000, { min: 100, max: 120_000 }),
   };
 }

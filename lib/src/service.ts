@@ -44,8 +44,8 @@ export interface ServiceContext<P> {
   registry: Registry;
   app: FastifyInstance;
   idempotencyTtlSeconds: number;
-  /** Register something to close on shutdown (closed in reverse order). */
-  onClose(closer: Closer): void;
+  /** Register something to close on shutdown (closed in reverse order); `name` is for the log. */
+  onClose(name: string, close: Closer['close']): void;
   /**
    * Runs a consumer in the service's group (its name) with the configured retry policy; closed on
    * shutdown. The handler must take every event the topics carry (checked when compiling).
@@ -86,7 +86,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
 
   const logger = createLogger(def.name, common.logLevel);
   // Closed last (closers run in reverse): the spans of the shutdown itself are flushed too.
-  const closers: Closer[] = [startTracing(tracing)];
+  const closers: Closer[] = [{ name: 'tracing', close: startTracing(tracing) }];
   const registry = createRegistry(def.name);
   const queries = counter(registry, { name: 'db_queries_total', help: 'Statements sent to the service database (round trips)', labelNames: [] });
   const pool = createPool({
@@ -98,13 +98,13 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   });
   const prisma = createPrisma<P>(def.PrismaClient, { pool });
   const sql = new SqlDatabase(pool);
-  closers.push(() => prisma.$disconnect());
+  closers.push({ name: 'database pool', close: () => prisma.$disconnect() });
   const redis = createRedis(common.redisUrl, logger);
-  closers.push(() => redis.quit().catch(() => redis.disconnect()));
+  closers.push({ name: 'redis', close: () => redis.quit().catch(() => redis.disconnect()) });
   const kafka = createKafka({ clientId: def.name, brokers: common.kafkaBrokers, logger });
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
-  closers.push(() => admin.disconnect());
+  closers.push({ name: 'kafka admin', close: () => admin.disconnect() });
 
   const app = createApp({
     service: def.name,
@@ -136,7 +136,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     registry,
     app,
     idempotencyTtlSeconds,
-    onClose: (c) => closers.push(c),
+    onClose: (name, close) => closers.push({ name, close }),
     async consume(topics, handler) {
       // A broker that is restarting when the service boots is not a reason to crash: keep trying
       // for a while (the HTTP API is not listening yet, so nobody is served half-wired).
@@ -158,7 +158,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
             maxWaitMs,
             maxBatch,
           });
-          closers.push(() => consumer.stop());
+          closers.push({ name: 'kafka consumer', close: () => consumer.stop() });
           return;
         } catch (error) {
           if (Date.now() > deadline) throw error;
@@ -173,8 +173,8 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     },
   };
   await def.setup(ctx);
-  closers.push(() => app.close());
-  onShutdown(logger, closers);
+  closers.push({ name: 'http server', close: () => app.close() });
+  onShutdown(logger, closers, { name: def.name, port, graceMs: common.shutdownGraceMs });
 
   const address = await app.listen({ host: common.host, port });
   logger.info({ address }, `${def.name} listening`);

@@ -44,13 +44,17 @@ await app.register(authentication, { ...auth, registry });
 // The order lookup reads order-service as an admin (any customer's order), with the admin token.
 await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: serviceUrls['order-service'], adminToken: auth.adminToken, traceUiUrl });
 
-onShutdown(logger, [
-  () => admin.disconnect(),
-  () => deadLetters.stop(),
-  () => monitor.stop(),
-  () => Promise.all([...pools.values()].map((p) => p.end())),
-  () => app.close(),
-]);
+onShutdown(
+  logger,
+  [
+    { name: 'kafka admin', close: () => admin.disconnect() },
+    { name: 'dead-letter reader', close: () => deadLetters.stop() },
+    { name: 'monitor', close: () => monitor.stop() },
+    { name: 'database pools', close: () => Promise.all([...pools.values()].map((p) => p.end())) },
+    { name: 'http server', close: () => app.close() },
+  ],
+  { name: 'ops-console', port, graceMs: common.shutdownGraceMs },
+);
 
 await app.listen({ host: common.host, port });
 monitor.start(pollMs);

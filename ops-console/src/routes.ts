@@ -16,7 +16,11 @@ import type { DashboardMonitor } from './monitor.ts';
 const require = createRequire(import.meta.url);
 const PAGE = new URL('./page.html', import.meta.url);
 const ReplayBody = Type.Object(
-  { topic: Type.String({ pattern: '\\.dlq$' }), partition: Type.Integer({ minimum: 0 }), offset: Type.String({ pattern: '^\\d+$' }) },
+  {
+    topic: Type.String({ maxLength: 249, pattern: '\\.dlq$' }),
+    partition: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    offset: Type.String({ pattern: '^\\d{1,19}$' }),
+  },
   { additionalProperties: false },
 );
 

@@ -2,6 +2,7 @@
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
+import { readPaymentTokenKey } from '@shop/lib/payment-token';
 import { PrismaClient } from './generated/prisma/client.ts';
 import { openDoor } from './handlers/admission.ts';
 import { Placements } from './handlers/placements.ts';
@@ -49,10 +50,11 @@ await runService<PrismaClient>({
       maxBatch: env.int('ORDER_PLACEMENT_BATCH_MAX', 64, { min: 1, max: 1_000 }),
       lingerMs: env.int('ORDER_PLACEMENT_LINGER_MS', 0, { min: 0, max: 5 }),
     };
+    const paymentTokenKey = readPaymentTokenKey(env);
     env.done();
     const cache = new FencedCache<VersionedView>({ redis: ctx.redis, registry: ctx.registry, name: 'order', ttlSeconds: openTtlSeconds });
     const feed = new StatusFeed(ctx.redis, cache, ctx.logger);
-    ctx.onClose(() => feed.close());
+    ctx.onClose('status feed', () => feed.close());
     const reader = new OrderReader({
       prisma: ctx.prisma,
       cache,
@@ -74,7 +76,7 @@ await runService<PrismaClient>({
       },
     });
     const door = openDoor(ctx.sql, ctx.registry, admission);
-    ctx.onClose(async () => door.stop());
+    ctx.onClose('admission door', async () => door.stop());
     await ctx.app.register(orderRoutes, {
       prisma: ctx.prisma,
       sql: ctx.sql,
@@ -87,9 +89,10 @@ await runService<PrismaClient>({
       reader,
       feed,
       recheckMs,
+      paymentTokenKey,
     });
     await ctx.app.register(orderStatusRoutes, { reader, feed, recheckMs, maxStreamMs });
     await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql, deadlines, feed));
-    ctx.onClose(startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs, deadlines, feed));
+    ctx.onClose('deadline sweeper', startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs, deadlines, feed));
   },
 });

@@ -15,6 +15,7 @@ export interface RelayConfig {
   port: number;
   host: string;
   logLevel: string;
+  shutdownGraceMs: number;
   kafkaBrokers: string[];
   topicPartitions: number;
   sources: DatabaseSource[];
@@ -77,6 +78,7 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     logLevel: common.logLevel,
     kafkaBrokers: common.kafkaBrokers,
     topicPartitions: common.topicPartitions,
+    shutdownGraceMs: common.shutdownGraceMs,
     sources,
     topicMap,
     batchMaxMessages: env.int('RELAY_BATCH_MAX_MESSAGES', 5000, { min: 1, max: 100_000 }),

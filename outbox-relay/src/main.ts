@@ -58,16 +58,20 @@ const app = createApp({
 app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.poll() }));
 
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
-onShutdown(logger, [
-  () => stopTracing(), // last: closers run in reverse
-  // A threaded publisher's close() closes the shared threads (once).
-  () => Promise.all(publishers.map((p) => p.close())),
-  () => Promise.all([...pools.values()].map((p) => p.end())),
-  () => Promise.all(streams.map((s) => s.stop())),
-  () => stopRetention(),
-  () => lag.stop(),
-  () => app.close(),
-]);
+onShutdown(
+  logger,
+  [
+    { name: 'tracing', close: () => stopTracing() }, // last: closers run in reverse
+    // A threaded publisher's close() closes the shared threads (once).
+    { name: 'kafka publishers', close: () => Promise.all(publishers.map((p) => p.close())) },
+    { name: 'database pools', close: () => Promise.all([...pools.values()].map((p) => p.end())) },
+    { name: 'replication streams', close: () => Promise.all(streams.map((s) => s.stop())) },
+    { name: 'retention', close: () => stopRetention() },
+    { name: 'lag monitor', close: () => lag.stop() },
+    { name: 'http server', close: () => app.close() },
+  ],
+  { name: 'outbox-relay', port: config.port, graceMs: config.shutdownGraceMs },
+);
 
 await app.listen({ host: config.host, port: config.port });
 lag.start(config.lagPollMs);

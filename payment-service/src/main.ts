@@ -2,6 +2,7 @@
 import { EnvReader } from '@shop/lib/config';
 import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
+import { readPaymentTokenKey } from '@shop/lib/payment-token';
 import { PrismaClient } from './generated/prisma/client.ts';
 import { SimulatedProvider } from './domain/provider.ts';
 import { orderEventsHandler } from './handlers/orders.ts';
@@ -18,6 +19,7 @@ await runService<PrismaClient>({
       providerTimeoutMs: env.int('PAYMENT_PROVIDER_TIMEOUT_MS', 2_000, { min: 10 }),
       providerAttempts: env.int('PAYMENT_PROVIDER_ATTEMPTS', 3, { min: 1, max: 20 }),
       providerRetryMs: env.int('PAYMENT_PROVIDER_RETRY_MS', 100, { min: 1 }),
+      paymentTokenKey: readPaymentTokenKey(env),
     };
     env.done();
     await ctx.app.register(paymentRoutes, { prisma: ctx.prisma });

@@ -2,8 +2,18 @@
 // If-Match, reading again when a reservation moved it on in between (412). Benches, chaos
 // scripts and tests all stock their products through this.
 
-/** Creates `sku` with `onHand` units, or sets an existing one to `onHand`; returns the HTTP status (200 or 201). */
-export async function setStockLevel(inventoryUrl: string, adminToken: string, sku: string, onHand: number, name = sku): Promise<number> {
+/** What the benches, chaos scripts and tests sell at unless they say otherwise: 10.00 EUR a unit. */
+export const DEFAULT_PRICE = { priceCents: 1000, currency: 'EUR' } as const;
+
+export interface StockOptions {
+  name?: string;
+  priceCents?: number;
+  currency?: string;
+}
+
+/** Creates `sku` with `onHand` units at a price, or sets an existing one so; returns the HTTP status (200 or 201). */
+export async function setStockLevel(inventoryUrl: string, adminToken: string, sku: string, onHand: number, options: StockOptions = {}): Promise<number> {
+  const body = JSON.stringify({ name: options.name ?? sku, onHand, ...DEFAULT_PRICE, ...options });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` };
   for (let attempt = 1; ; attempt++) {
     const current = await fetch(`${inventoryUrl}/products/${sku}`);
@@ -12,7 +22,7 @@ export async function setStockLevel(inventoryUrl: string, adminToken: string, sk
     const res = await fetch(`${inventoryUrl}/products/${sku}`, {
       method: 'PUT',
       headers: etag ? { ...headers, 'if-match': etag } : headers,
-      body: JSON.stringify({ name, onHand }),
+      body,
     });
     const text = await res.text();
     if (res.status === 200 || res.status === 201) return res.status;

@@ -54,7 +54,7 @@ const placeMany = async (sku: string, n: number) =>
  */
 async function placeRetrying(sku: string): Promise<string> {
   const key = randomUUID();
-  const body = JSON.stringify({ customerId: 'customer-1', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 1000 }] });
+  const body = JSON.stringify({ customerId: 'customer-1', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] });
   for (let attempt = 1; ; attempt++) {
     const res = await fetch(`${stack.url('order-service')}/orders`, {
       method: 'POST',

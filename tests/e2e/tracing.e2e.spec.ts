@@ -40,7 +40,7 @@ describe('tracing through the outbox', { timeout: 120_000 }, () => {
     const res = await fetch(`${stack.url('order-service')}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), traceparent: `00-${traceId}-${callerSpanId}-01` },
-      body: JSON.stringify({ customerId: 'traced', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 500 }] }),
+      body: JSON.stringify({ customerId: 'traced', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] }),
     });
     expect(res.status).toBe(201);
     const { orderId } = (await res.json()) as { orderId: string };
@@ -123,7 +123,7 @@ describe('tracing through the outbox', { timeout: 120_000 }, () => {
     const res = await fetch(`${stack.url('order-service')}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-      body: JSON.stringify({ customerId: 'untraced', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 500 }] }),
+      body: JSON.stringify({ customerId: 'untraced', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] }),
     });
     const { orderId } = (await res.json()) as { orderId: string };
     expect((await waitTerminal(stack, orderId)).status).toBe('COMPLETED');

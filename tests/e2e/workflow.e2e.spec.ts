@@ -23,12 +23,14 @@ beforeAll(async () => {
 describe('order workflow', { timeout: 90_000 }, () => {
   it('completes a paid order: stock decremented, one charge, one notification', async () => {
     const sku = uniqueSku();
-    await setStock(stack, sku, 10);
+    await setStock(stack, sku, 10, { priceCents: 250 });
+    // Priced by inventory when it reserves: unknown at placement, the catalog's price after.
     const placed = await placeOrder(stack, { items: [{ sku, quantity: 3, unitPriceCents: 250 }] });
-    expect(placed).toMatchObject({ status: 'CREATED', totalCents: 750 });
+    expect(placed).toMatchObject({ status: 'CREATED', totalCents: null });
     const order = await waitTerminal(stack, placed.orderId);
     expect(order.status).toBe('COMPLETED');
     expect(order.history.map((h) => h.status)).toEqual(['CREATED', 'PAYMENT_PENDING', 'COMPLETED']);
+    expect(order.totalCents).toBe(750);
     await waitFor(async () => (await product(stack, sku)).onHand === 7, { what: 'stock committed' });
     expect(await product(stack, sku)).toMatchObject({ onHand: 7, reserved: 0, available: 7 });
     const p = await payments(stack, placed.orderId);

@@ -69,7 +69,7 @@ describe('a cold start', () => {
     const put = await fetch(`http://127.0.0.1:${PORTS.inventory}/products/COLD-1`, {
       method: 'PUT',
       headers: admin,
-      body: JSON.stringify({ name: 'Widget', onHand: 10 }),
+      body: JSON.stringify({ name: 'Widget', onHand: 10, priceCents: 500, currency: 'EUR' }),
     });
     expect(put.status).toBeLessThan(300);
     const placed = await fetch(`http://127.0.0.1:${PORTS.order}/orders`, {

@@ -26,7 +26,7 @@ const items = [
   { sku: 'PLACEMENTS-TEST-B', quantity: 1, unitPriceCents: 700 },
 ];
 const newOrder = (key: string | null, fingerprint = 'f1'): NewOrder => {
-  const placed = placeOrder({ id: uuidv7(), placedAt: new Date(), customerId: 'placements-test', currency: 'EUR', paymentToken: 'tok_ok', items });
+  const placed = placeOrder({ id: uuidv7(), placedAt: new Date(), customerId: 'placements-test', currency: 'EUR', sealedPaymentToken: 'v1.sealed', items });
   return {
     state: placed.state,
     items,

@@ -60,7 +60,7 @@ function order(id: string, idempotencyKey: string, run: string) {
     id,
     customerId: `c-${run}`,
     currency: 'EUR',
-    paymentToken: 'tok_ok',
+    sealedPaymentToken: 'v1.sealed',
     status: 'CREATED',
     totalCents: 100n,
     idempotencyKey,

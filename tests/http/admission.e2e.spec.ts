@@ -20,7 +20,7 @@ const post = (key: string, sku: string) =>
   fetch(`${stack.url('order-service')}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify({ customerId: 'door', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1, unitPriceCents: 100 }] }),
+    body: JSON.stringify({ customerId: 'door', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] }),
   });
 const metric = async (name: string) => {
   const text = await (await fetch(`${stack.url('order-service')}/metrics`)).text();

@@ -89,7 +89,7 @@ describe('Idempotency-Key', { timeout: 120_000 }, () => {
       const stock = await fetch(`${stack.url('inventory-service')}/products/IDEM-1`, {
         method: 'PUT',
         headers: { ...ADMIN, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-        body: JSON.stringify({ name: 'x', onHand: 5 }),
+        body: JSON.stringify({ name: 'x', onHand: 5, priceCents: 100, currency: 'EUR' }),
       });
       expect(stock.status).toBe(503);
       expect(stock.headers.get('retry-after')).toBe('5');

@@ -11,8 +11,9 @@ beforeAll(async () => {
 
 const json = { ...ADMIN, 'content-type': 'application/json' };
 const url = (sku: string, rest = '') => `${stack.url('inventory-service')}/products/${sku}${rest}`;
+// A product's whole state: name, level and price (10.00 EUR unless the body says otherwise).
 const put = (sku: string, body: object, headers: Record<string, string> = {}) =>
-  fetch(url(sku), { method: 'PUT', headers: { ...json, ...headers }, body: JSON.stringify(body) });
+  fetch(url(sku), { method: 'PUT', headers: { ...json, ...headers }, body: JSON.stringify({ priceCents: 1000, currency: 'EUR', ...body }) });
 const adjust = (sku: string, delta: number, reason = 'goods receipt', key = randomUUID()) =>
   fetch(url(sku, '/adjustments'), { method: 'POST', headers: { ...json, 'idempotency-key': key }, body: JSON.stringify({ delta, reason }) });
 

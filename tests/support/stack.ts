@@ -2,7 +2,7 @@
 // four services (optionally several instances each), and a small client for their HTTP APIs.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { setStockLevel } from '@shop/testkit/stock';
+import { setStockLevel, type StockOptions } from '@shop/testkit/stock';
 import { proxiedEnv } from '../../chaos/proxy/routes.ts';
 import { relayHarness, waitActive } from './relay.ts';
 import { startProcess, waitFor, type RunningProcess } from './processes.ts';
@@ -60,8 +60,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
 export const uniqueSku = (label = 'SKU') => `${label}-${randomUUID().slice(0, 8)}`.toUpperCase();
 
-export async function setStock(stack: Stack, sku: string, onHand: number): Promise<void> {
-  expect([200, 201]).toContain(await setStockLevel(stack.url('inventory-service'), 'test-admin-token', sku, onHand, `product ${sku}`));
+/** Stocks `sku` at 10.00 EUR a unit unless `options` says otherwise. */
+export async function setStock(stack: Stack, sku: string, onHand: number, options: StockOptions = {}): Promise<void> {
+  expect([200, 201]).toContain(await setStockLevel(stack.url('inventory-service'), 'test-admin-token', sku, onHand, { name: `product ${sku}`, ...options }));
 }
 
 export async function product(stack: Stack, sku: string): Promise<{ onHand: number; reserved: number; available: number; version: number }> {
@@ -78,7 +79,7 @@ export async function placeOrder(
   stack: Stack,
   order: PlaceOrder,
   baseUrl = stack.url('order-service'),
-): Promise<{ orderId: string; status: string; totalCents: number }> {
+): Promise<{ orderId: string; status: string; totalCents: number | null }> {
   const res = await fetch(`${baseUrl}/orders`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
@@ -86,7 +87,7 @@ export async function placeOrder(
       customerId: order.customerId ?? 'customer-1',
       currency: 'EUR',
       paymentToken: order.paymentToken ?? 'tok_ok',
-      items: order.items.map((i) => ({ unitPriceCents: 1000, ...i })),
+      items: order.items,
     }),
   });
   expect(res.status).toBe(201);
@@ -97,7 +98,7 @@ export interface OrderView {
   orderId: string;
   status: string;
   reason: string | null;
-  totalCents: number;
+  totalCents: number | null;
   history: { status: string; reason: string | null; cause: string }[];
 }
 

@@ -12,10 +12,23 @@ export interface Product {
   onHand: number;
   reserved: number;
   version: number;
+  /** The catalog price per unit; null for a product stocked before prices existed (not orderable). */
+  priceCents: number | null;
+  currency: string | null;
 }
 
-const COLUMNS = 'sku, name, on_hand AS "onHand", reserved, version';
+/** What PUT /products/:sku sets: the whole product but what is reserved. */
+export interface ProductFields {
+  name: string;
+  onHand: number;
+  priceCents: number;
+  currency: string;
+}
+
+// price_cents is BIGINT, bounded by MAX_PRICE_CENTS: as int it reads as a JS number.
+const COLUMNS = 'sku, name, on_hand AS "onHand", reserved, version, price_cents::int AS "priceCents", currency';
 export const MAX_ON_HAND = 1_000_000_000;
+export const MAX_PRICE_CENTS = 1_000_000_000;
 
 export type WriteOutcome =
   | { outcome: 'written'; product: Product; before: Product }
@@ -27,30 +40,38 @@ export type WriteOutcome =
 const lockProduct = async (tx: Tx, sku: string) => (await tx.$queryRawUnsafe<Product[]>(`SELECT ${COLUMNS} FROM products WHERE sku = $1 FOR UPDATE`, sku))[0];
 
 /** Creates the product; undefined when it already exists (nothing written). */
-export async function createProduct(tx: Tx, sku: string, name: string, onHand: number): Promise<Product | undefined> {
+export async function createProduct(tx: Tx, sku: string, fields: ProductFields): Promise<Product | undefined> {
   const [product] = await tx.$queryRawUnsafe<Product[]>(
-    `INSERT INTO products (sku, name, on_hand) VALUES ($1, $2, $3) ON CONFLICT (sku) DO NOTHING RETURNING ${COLUMNS}`,
+    `INSERT INTO products (sku, name, on_hand, price_cents, currency) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sku) DO NOTHING RETURNING ${COLUMNS}`,
     sku,
-    name,
-    onHand,
+    fields.name,
+    fields.onHand,
+    fields.priceCents,
+    fields.currency,
   );
-  if (product) await emitLevel(tx, product, { type: 'StockLevelSet', payload: { sku, name, onHand } });
+  if (product) await emitLevel(tx, product, { type: 'StockLevelSet', payload: { sku, ...fields } });
   return product;
 }
 
-/** Sets name and on-hand if the product is still at `version` and keeps what is reserved. */
-export async function setProduct(tx: Tx, sku: string, name: string, onHand: number, version: number | '*'): Promise<WriteOutcome> {
+/**
+ * Sets name, on-hand and price if the product is still at `version`, and keeps what is reserved.
+ * The row lock orders a price change with the reservations: each is priced at the price in force
+ * when it took the lock.
+ */
+export async function setProduct(tx: Tx, sku: string, fields: ProductFields, version: number | '*'): Promise<WriteOutcome> {
   const current = await lockProduct(tx, sku);
   if (!current) return { outcome: 'missing' };
   if (version !== '*' && current.version !== version) return { outcome: 'version_mismatch', current };
-  if (onHand < current.reserved) return { outcome: 'below_reserved', current };
+  if (fields.onHand < current.reserved) return { outcome: 'below_reserved', current };
   const [product] = await tx.$queryRawUnsafe<Product[]>(
-    `UPDATE products SET name = $2, on_hand = $3, version = version + 1, updated_at = now() WHERE sku = $1 RETURNING ${COLUMNS}`,
+    `UPDATE products SET name = $2, on_hand = $3, price_cents = $4, currency = $5, version = version + 1, updated_at = now() WHERE sku = $1 RETURNING ${COLUMNS}`,
     sku,
-    name,
-    onHand,
+    fields.name,
+    fields.onHand,
+    fields.priceCents,
+    fields.currency,
   );
-  await emitLevel(tx, product, { type: 'StockLevelSet', payload: { sku, name, onHand } });
+  await emitLevel(tx, product, { type: 'StockLevelSet', payload: { sku, ...fields } });
   return { outcome: 'written', product, before: current };
 }
 

@@ -2,7 +2,9 @@
 // decided here over a StockBook (what the batch loaded, and the changes of the events decided so
 // far), so orders competing for one SKU within a batch are decided in batch order against the
 // running availability, and the book's changes are written once, set-based.
-import { assertNever, type InventoryEvent } from '@shop/lib/events/catalog';
+// Prices too: a reservation prices the lines at the catalog's price of that moment (the product
+// rows are locked), and that is what the customer is charged.
+import { assertNever, type InventoryEvent, type OrderLine, type PricedLine } from '@shop/lib/events/catalog';
 
 export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'COMMITTED' | 'RELEASED';
 
@@ -11,8 +13,28 @@ export interface Line {
   quantity: number;
 }
 
+/** A reserved line; its price is null for reservations made before products had prices. */
+export interface ReservedLine extends Line {
+  unitPriceCents: number | null;
+}
+
+type StockRejected = Extract<InventoryEvent, { type: 'StockRejected' }>;
+
 export type ReservationDecision =
-  { outcome: 'reserve'; lines: Line[] } | { outcome: 'reject'; event: Extract<InventoryEvent, { type: 'StockRejected' }> } | { outcome: 'ignore'; why: string };
+  { outcome: 'reserve'; lines: PricedLine[]; totalCents: number } | { outcome: 'reject'; event: StockRejected } | { outcome: 'ignore'; why: string };
+
+/** What an order asks to reserve: its currency and its lines as the customer placed them. */
+export interface OrderToReserve {
+  currency: string;
+  items: readonly OrderLine[];
+}
+
+/** A product as a reservation sees it: what is left, and its price (null: none). */
+export interface Offer {
+  available: number;
+  priceCents: number | null;
+  currency: string | null;
+}
 
 /** One reservation line per SKU of an order's lines, in SKU order. */
 export function mergeLines(items: readonly Line[]): Line[] {
@@ -21,31 +43,40 @@ export function mergeLines(items: readonly Line[]): Line[] {
   return [...bySku].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([sku, quantity]) => ({ sku, quantity }));
 }
 
-/** `available(sku)`: what is left of a product, undefined for an unknown SKU. */
+const reject = (orderId: string, reason: StockRejected['payload']['reason'], rest: Partial<StockRejected['payload']> = {}): ReservationDecision => ({
+  outcome: 'reject',
+  event: { type: 'StockRejected', payload: { orderId, reason, shortages: [], ...rest } },
+});
+
+/** `offer(sku)`: what is left of a product and its price, undefined for an unknown SKU. */
 export function decideReservation(
   orderId: string,
-  lines: Line[],
-  available: (sku: string) => number | undefined,
+  order: OrderToReserve,
+  offer: (sku: string) => Offer | undefined,
   existing: ReservationStatus | undefined,
 ): ReservationDecision {
-  if (existing === 'RELEASED') {
-    // The release overtook the reservation: the marker refuses it, so nothing is held for a dead order.
-    return { outcome: 'reject', event: { type: 'StockRejected', payload: { orderId, reason: 'ALREADY_RELEASED', shortages: [] } } };
-  }
+  // The release overtook the reservation: the marker refuses it, so nothing is held for a dead order.
+  if (existing === 'RELEASED') return reject(orderId, 'ALREADY_RELEASED');
   if (existing) return { outcome: 'ignore', why: `reservation already ${existing}` };
-  const unknown = lines.filter((l) => available(l.sku) === undefined);
-  if (unknown.length > 0) {
-    return {
-      outcome: 'reject',
-      event: {
-        type: 'StockRejected',
-        payload: { orderId, reason: 'UNKNOWN_SKU', shortages: unknown.map((l) => ({ sku: l.sku, requested: l.quantity, available: 0 })) },
-      },
-    };
-  }
-  const shortages = lines.map((l) => ({ sku: l.sku, requested: l.quantity, available: available(l.sku)! })).filter((s) => s.available < s.requested);
-  if (shortages.length > 0) return { outcome: 'reject', event: { type: 'StockRejected', payload: { orderId, reason: 'INSUFFICIENT_STOCK', shortages } } };
-  return { outcome: 'reserve', lines };
+  const lines = mergeLines(order.items);
+  const unknown = lines.filter((l) => offer(l.sku) === undefined);
+  if (unknown.length > 0) return reject(orderId, 'UNKNOWN_SKU', { shortages: unknown.map((l) => ({ sku: l.sku, requested: l.quantity, available: 0 })) });
+  // A product is sold in its own currency only: a price in another is no price for this order.
+  const priceOf = (sku: string) => {
+    const o = offer(sku)!;
+    return o.currency === order.currency ? o.priceCents : null;
+  };
+  const unpriced = lines.filter((l) => priceOf(l.sku) === null);
+  if (unpriced.length > 0) return reject(orderId, 'NOT_PRICED', { prices: unpriced.map((l) => ({ sku: l.sku, priceCents: null })) });
+  const changed = order.items.filter((i) => i.expectedUnitPriceCents !== undefined && i.expectedUnitPriceCents !== priceOf(i.sku));
+  if (changed.length > 0)
+    return reject(orderId, 'PRICE_CHANGED', {
+      prices: changed.map((i) => ({ sku: i.sku, expectedCents: i.expectedUnitPriceCents, priceCents: priceOf(i.sku) })),
+    });
+  const shortages = lines.map((l) => ({ sku: l.sku, requested: l.quantity, available: offer(l.sku)!.available })).filter((s) => s.available < s.requested);
+  if (shortages.length > 0) return reject(orderId, 'INSUFFICIENT_STOCK', { shortages });
+  const priced = lines.map((l) => ({ ...l, unitPriceCents: priceOf(l.sku)! }));
+  return { outcome: 'reserve', lines: priced, totalCents: priced.reduce((sum, l) => sum + l.quantity * l.unitPriceCents, 0) };
 }
 
 /** Release and commit act only on a live reservation; anything else is already settled. */
@@ -58,11 +89,13 @@ export interface Product {
   onHand: number;
   reserved: number;
   version: number;
+  priceCents: number | null;
+  currency: string | null;
 }
 
 export interface Reservation {
   status: ReservationStatus;
-  lines: Line[];
+  lines: ReservedLine[];
   /** The row did not exist when the batch loaded: it is inserted, with its lines. */
   created: boolean;
 }
@@ -90,7 +123,7 @@ export interface Step {
   summary: string;
 }
 
-function setReservation(book: StockBook, orderId: string, status: ReservationStatus, lines: Line[] = []) {
+function setReservation(book: StockBook, orderId: string, status: ReservationStatus, lines: ReservedLine[] = []) {
   const current = book.reservations.get(orderId);
   book.reservations.set(orderId, current ? { ...current, status } : { status, lines, created: true });
   book.changedReservations.add(orderId);
@@ -103,13 +136,13 @@ function moveUnits(book: StockBook, lines: Line[], change: (p: Product, quantity
   }
 }
 
-export function reserve(book: StockBook, orderId: string, lines: Line[]): Step {
+export function reserve(book: StockBook, orderId: string, order: OrderToReserve): Step {
   const existing = book.reservations.get(orderId)?.status;
-  const available = (sku: string) => {
+  const offer = (sku: string): Offer | undefined => {
     const p = book.products.get(sku);
-    return p && p.onHand - p.reserved;
+    return p && { available: p.onHand - p.reserved, priceCents: p.priceCents, currency: p.currency };
   };
-  const decision = decideReservation(orderId, lines, available, existing);
+  const decision = decideReservation(orderId, order, offer, existing);
   switch (decision.outcome) {
     case 'ignore':
       return { summary: `reservation ignored: ${decision.why}` };
@@ -119,7 +152,10 @@ export function reserve(book: StockBook, orderId: string, lines: Line[]): Step {
     case 'reserve':
       moveUnits(book, decision.lines, (p, q) => (p.reserved += q));
       setReservation(book, orderId, 'RESERVED', decision.lines);
-      return { event: { type: 'StockReserved', payload: { orderId } }, summary: 'stock reserved' };
+      return {
+        event: { type: 'StockReserved', payload: { orderId, currency: order.currency, totalCents: decision.totalCents, lines: decision.lines } },
+        summary: 'stock reserved',
+      };
     default:
       return assertNever(decision);
   }

@@ -6,7 +6,7 @@ import { assertNever, type OrderEvent } from '@shop/lib/events/catalog';
 import type { Envelope, MessageHandler } from '@shop/lib/messaging/consumer';
 import { batchDecider, outcomeOf } from '@shop/lib/messaging/transactional';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import { commit, mergeLines, release, reserve, type Step, type StockBook } from '../domain/stock.ts';
+import { commit, release, reserve, type Step, type StockBook } from '../domain/stock.ts';
 import { loadBook, storeBook } from '../db/stock.ts';
 
 /** The step an event means for the stock, or undefined when inventory does nothing with it. */
@@ -14,7 +14,7 @@ function stepOf(event: Envelope<OrderEvent>): ((book: StockBook) => Step) | unde
   const { orderId } = event.payload;
   switch (event.type) {
     case 'OrderCreated':
-      return (book) => reserve(book, orderId, mergeLines(event.payload.items));
+      return (book) => reserve(book, orderId, event.payload);
     case 'StockReleaseRequested':
       return (book) => release(book, orderId);
     case 'OrderCompleted':

@@ -8,12 +8,17 @@ import { actorOf } from '@shop/lib/http/auth';
 import { etagOf, ifMatchVersion, preconditionFailed, preconditionRequired } from '@shop/lib/http/preconditions';
 import { responses, Sku } from '@shop/lib/http/schemas';
 import type { SqlDatabase } from '@shop/lib/db/sql';
-import type { PrismaClient as Db } from '../generated/prisma/client.ts';
-import { adjustProduct, createProduct, MAX_ON_HAND, setProduct, type Product, type WriteOutcome } from '../db/products.ts';
+import type { PrismaClient as Db, Product as DbProduct } from '../generated/prisma/client.ts';
+import { adjustProduct, createProduct, MAX_ON_HAND, MAX_PRICE_CENTS, setProduct, type Product, type WriteOutcome } from '../db/products.ts';
 
 const Params = Type.Object({ sku: Sku }, { additionalProperties: false });
 const PutBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 200 }), onHand: Type.Integer({ minimum: 0, maximum: MAX_ON_HAND }) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    onHand: Type.Integer({ minimum: 0, maximum: MAX_ON_HAND }),
+    priceCents: Type.Integer({ minimum: 1, maximum: MAX_PRICE_CENTS, description: "the catalog price per unit, in the currency's minor unit" }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code; the product is sold in this currency only' }),
+  },
   { additionalProperties: false },
 );
 const PutHeaders = Type.Object({
@@ -33,16 +38,20 @@ const ProductViewSchema = Type.Object({
   onHand: Type.Integer(),
   reserved: Type.Integer(),
   available: Type.Integer(),
+  priceCents: Type.Union([Type.Integer(), Type.Null()]),
+  currency: Type.Union([Type.String(), Type.Null()]),
   version: Type.Integer(),
 });
 
 export type ProductView = Static<typeof ProductViewSchema>;
-const view = (p: Product): ProductView => ({
+const view = (p: Product | DbProduct): ProductView => ({
   sku: p.sku,
   name: p.name,
   onHand: p.onHand,
   reserved: p.reserved,
   available: p.onHand - p.reserved,
+  priceCents: p.priceCents === null ? null : Number(p.priceCents),
+  currency: p.currency,
   version: p.version,
 });
 const sendView = (reply: FastifyReply, status: number, v: ProductView) => reply.code(status).header('etag', etagOf(v.version)).send(v);
@@ -73,7 +82,7 @@ function stockAudit(
   after: Product,
   extra: Record<string, unknown> = {},
 ): AdminAction {
-  const levels = (p: Product) => ({ name: p.name, onHand: p.onHand, reserved: p.reserved, version: p.version });
+  const levels = (p: Product) => ({ name: p.name, onHand: p.onHand, reserved: p.reserved, priceCents: p.priceCents, currency: p.currency, version: p.version });
   return {
     actor: actorOf(request),
     action,
@@ -89,7 +98,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { prisma, cache } = opts;
   // A write's reply is the product as committed: cached (fenced by version) before the client hears it.
-  const send = async (reply: FastifyReply, status: number, p: Product) => {
+  const send = async (reply: FastifyReply, status: number, p: Product | DbProduct) => {
     const v = view(p);
     await cache.fill(p.sku, p.version, v);
     return sendView(reply, status, v);
@@ -117,7 +126,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
       let audit: AdminAction | undefined;
       const result = await opts.sql.transaction(async (tx) => {
         if (asked === undefined) {
-          const created = await createProduct(tx, sku, body.name, body.onHand);
+          const created = await createProduct(tx, sku, body);
           if (created) {
             await recordAdminAction(tx, (audit = stockAudit(request, 'stock.create', sku, null, created)));
             return { created };
@@ -126,7 +135,7 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
           throw preconditionRequired(`product ${sku} exists: send If-Match with the ETag of GET /products/${sku}, or POST /products/${sku}/adjustments`);
         }
         if (asked === 'none') throw preconditionFailed('If-Match names no version of this product');
-        const set = await setProduct(tx, sku, body.name, body.onHand, asked);
+        const set = await setProduct(tx, sku, body, asked);
         if (set.outcome === 'written') await recordAdminAction(tx, (audit = stockAudit(request, 'stock.set', sku, set.before, set.product)));
         return { set };
       });

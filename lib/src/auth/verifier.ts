@@ -2,6 +2,7 @@
 // algorithm allow-list (so `alg: none` and an HS256 token signed with a public key are refused),
 // then exp/nbf (with the clock tolerance), issuer and audience.
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { subjectProblem } from './subject.ts';
 import { AppError } from '../errors.ts';
 import type { JwtOptions } from './options.ts';
 
@@ -89,8 +90,8 @@ export function createVerifier(options: JwtOptions): TokenVerifier {
       } catch (error) {
         throw refusalOf(error);
       }
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 100)
-        throw new InvalidToken('claims', 'the token\'s "sub" claim is not a customer id');
+      const subProblem = typeof payload.sub === 'string' ? subjectProblem(payload.sub) : 'must be a string';
+      if (subProblem) throw new InvalidToken('claims', `the token's "sub" claim ${subProblem}`);
       const principal = principalOf(payload, options.adminRole);
       remember(token, principal, payload.exp!);
       return principal;

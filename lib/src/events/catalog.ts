@@ -19,12 +19,19 @@ export type Topic = (typeof TOPICS)[AggregateType];
 const OrderId = Type.String({ pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' });
 const Count = Type.Integer({ minimum: 0 });
 const Positive = Type.Integer({ minimum: 1 });
-const Line = Type.Object({ sku: Type.String({ minLength: 1 }), quantity: Positive, unitPriceCents: Positive });
+// What the customer ordered; `expectedUnitPriceCents` is the price they were shown, if the client
+// sent it (inventory refuses the order, PRICE_CHANGED, when the catalog's price differs).
+const Line = Type.Object({ sku: Type.String({ minLength: 1 }), quantity: Positive, expectedUnitPriceCents: Type.Optional(Positive) });
+// A line as inventory priced it when it reserved the stock: the price the customer is charged.
+const PricedLine = Type.Object({ sku: Type.String({ minLength: 1 }), quantity: Positive, unitPriceCents: Positive });
+const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
 const CancelReasonSchema = Type.Union([
   Type.Literal('OUT_OF_STOCK'),
   Type.Literal('PAYMENT_DECLINED'),
   Type.Literal('TIMEOUT'),
   Type.Literal('CUSTOMER_CANCELLED'),
+  Type.Literal('PRICE_CHANGED'),
+  Type.Literal('NOT_PRICED'),
 ]);
 const OfOrder = Type.Object({ orderId: OrderId });
 
@@ -38,28 +45,38 @@ export const EVENTS = {
     Type.Object({
       orderId: OrderId,
       customerId: Type.String({ minLength: 1 }),
-      currency: Type.String(),
-      totalCents: Count,
+      currency: Currency,
       items: Type.Array(Line, { minItems: 1 }),
     }),
   ),
-  PaymentRequested: spec('order', Type.Object({ orderId: OrderId, amountCents: Count, currency: Type.String(), paymentToken: Type.String() })),
+  // The token as the client sent it never leaves order-service: payment-service opens the sealed form.
+  PaymentRequested: spec('order', Type.Object({ orderId: OrderId, amountCents: Count, currency: Type.String(), sealedPaymentToken: Type.String() })),
   OrderCompleted: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), totalCents: Count })),
   OrderCancelled: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), reason: CancelReasonSchema })),
   StockReleaseRequested: spec('order', OfOrder),
   PaymentCancellationRequested: spec('order', Type.Object({ orderId: OrderId, reason: CancelReasonSchema })),
-  StockReserved: spec('inventory', OfOrder),
+  StockReserved: spec('inventory', Type.Object({ orderId: OrderId, currency: Currency, totalCents: Count, lines: Type.Array(PricedLine, { minItems: 1 }) })),
   StockRejected: spec(
     'inventory',
     Type.Object({
       orderId: OrderId,
-      reason: Type.Union([Type.Literal('INSUFFICIENT_STOCK'), Type.Literal('UNKNOWN_SKU'), Type.Literal('ALREADY_RELEASED')]),
+      reason: Type.Union([
+        Type.Literal('INSUFFICIENT_STOCK'),
+        Type.Literal('UNKNOWN_SKU'),
+        Type.Literal('ALREADY_RELEASED'),
+        Type.Literal('PRICE_CHANGED'),
+        Type.Literal('NOT_PRICED'),
+      ]),
       shortages: Type.Array(Type.Object({ sku: Type.String(), requested: Count, available: Type.Integer() })),
+      /** PRICE_CHANGED: the price the client expected and the catalog's; NOT_PRICED: the catalog's (null: none in the order's currency). */
+      prices: Type.Optional(
+        Type.Array(Type.Object({ sku: Type.String(), expectedCents: Type.Optional(Positive), priceCents: Type.Union([Positive, Type.Null()]) })),
+      ),
     }),
   ),
   StockReleased: spec('inventory', OfOrder),
   StockCommitted: spec('inventory', OfOrder),
-  StockLevelSet: spec('inventory', Type.Object({ sku: Type.String(), name: Type.String(), onHand: Count })),
+  StockLevelSet: spec('inventory', Type.Object({ sku: Type.String(), name: Type.String(), onHand: Count, priceCents: Positive, currency: Currency })),
   StockAdjusted: spec('inventory', Type.Object({ sku: Type.String(), delta: Type.Integer(), reason: Type.String(), onHand: Count })),
   PaymentCaptured: spec('payment', Type.Object({ orderId: OrderId, paymentId: Type.String(), amountCents: Count })),
   PaymentDeclined: spec('payment', Type.Object({ orderId: OrderId, reason: Type.String() })),
@@ -86,6 +103,7 @@ export type PaymentEvent = EventOnTopic<typeof TOPICS.payment>;
 export type NotificationEvent = EventOnTopic<typeof TOPICS.notification>;
 
 export type OrderLine = Static<typeof Line>;
+export type PricedLine = Static<typeof PricedLine>;
 export type CancelReason = Static<typeof CancelReasonSchema>;
 
 export const isKnownEventType = (type: string): type is EventType => Object.hasOwn(EVENTS, type);

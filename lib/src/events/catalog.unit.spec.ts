@@ -11,19 +11,28 @@ describe('event catalog', () => {
 
   it('accepts a valid payload, and one with a field it does not name', () => {
     expect(
-      payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', totalCents: 200, items: [{ sku: 'A', quantity: 2, unitPriceCents: 100 }] }),
+      payloadProblem('OrderCreated', {
+        orderId,
+        customerId: 'c',
+        currency: 'EUR',
+        totalCents: 200,
+        items: [{ sku: 'A', quantity: 2, expectedUnitPriceCents: 100 }],
+      }),
     ).toBeUndefined();
     expect(payloadProblem('StockReleaseRequested', { orderId, requestedBy: 'someone' })).toBeUndefined();
   });
 
   it('names the first field that is missing or of the wrong type', () => {
-    expect(
-      payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', totalCents: 200, items: [{ sku: 'A', quantity: '2', unitPriceCents: 100 }] }),
-    ).toMatch(/^\/items\/0\/quantity /);
-    expect(payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', totalCents: 0, items: [] })).toMatch(/^\/items /);
-    expect(payloadProblem('PaymentRequested', { orderId, amountCents: 100, currency: 'EUR' })).toMatch(/paymentToken/);
+    expect(payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', items: [{ sku: 'A', quantity: '2' }] })).toMatch(
+      /^\/items\/0\/quantity /,
+    );
+    expect(payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', items: [] })).toMatch(/^\/items /);
+    expect(payloadProblem('PaymentRequested', { orderId, amountCents: 100, currency: 'EUR', paymentToken: 'tok_ok' })).toMatch(/^\/sealedPaymentToken /);
+    expect(payloadProblem('StockReserved', { orderId, currency: 'EUR', totalCents: 100, lines: [{ sku: 'A', quantity: 1 }] })).toMatch(
+      /^\/lines\/0\/unitPriceCents /,
+    );
     expect(payloadProblem('OrderCancelled', { orderId, customerId: 'c', reason: 'BORED' })).toMatch(/^\/reason /);
-    expect(payloadProblem('StockReserved', { orderId: 'not-a-uuid' })).toMatch(/^\/orderId /);
+    expect(payloadProblem('StockReleased', { orderId: 'not-a-uuid' })).toMatch(/^\/orderId /);
     expect(payloadProblem('StockReserved', null)).toBeDefined();
   });
 });

@@ -9,6 +9,8 @@ import { prom } from './metrics.ts';
 import { errorHandler, sendProblem } from './problem.ts';
 import { traceRequests } from './tracing.ts';
 import { withTimeout } from '../timeout.ts';
+import { AppError } from '../errors.ts';
+import { parseJsonBody, UNHOLDABLE_MESSAGE, unholdableField } from './strict-json.ts';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -22,6 +24,9 @@ export interface AppOptions {
 }
 
 const READINESS_TIMEOUT_MS = 2_000;
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Routes that probes (/healthz, /readyz), scrapers (/metrics) and the console (/lag, its overview) poll. */
+const POLLED_ROUTES = new Set(['/metrics', '/healthz', '/readyz', '/lag', '/api/overview']);
 
 /**
  * Two validators. A JSON body is checked as sent: no coercion ("2" is not 2), no defaults filled
@@ -43,8 +48,13 @@ export function createApp(options: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
-    requestIdHeader: 'x-correlation-id',
-    genReqId: () => randomUUID(),
+    // A caller's x-correlation-id is kept when it is a short token; anything else (any length, any
+    // bytes) would be echoed and written into every log line and the audit: we make our own instead.
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-correlation-id'];
+      return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+    },
     disableRequestLogging: true,
   });
   app.setValidatorCompiler(validatorCompiler());
@@ -59,8 +69,24 @@ export function createApp(options: AppOptions): FastifyInstance {
     },
     hideUntagged: false,
   });
-  // JSON only: anything else is 415, not a string that then fails validation.
+  // JSON only: anything else is 415, not a string that then fails validation. Bodies are I-JSON:
+  // a duplicate member name is 400 malformed_json (lib/src/http/strict-json.ts).
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (error) {
+      done(error as AppError, undefined);
+    }
+  });
+  // Before any route's own checks: a NUL in any string, anywhere in the body or query, is the
+  // client's 400 naming the field, never Postgres' refusal turned 500.
+  app.addHook('preValidation', async (request) => {
+    const field = unholdableField(request.body, 'body') ?? unholdableField(request.query, 'querystring');
+    if (field)
+      throw new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field, message: UNHOLDABLE_MESSAGE }] } });
+  });
   app.setErrorHandler(errorHandler);
   traceRequests(app);
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, 404, 'not_found', `no route for ${request.method} ${request.url}`));
@@ -75,9 +101,9 @@ export function createApp(options: AppOptions): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
     duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    if (route !== '/metrics' && route !== '/healthz' && route !== '/readyz') {
-      request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
-    }
+    // Probes and pollers ask every second or so: at info they would drown what happens to orders.
+    const level = POLLED_ROUTES.has(route) && reply.statusCode < 500 ? 'debug' : 'info';
+    request.log[level]({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-correlation-id', String(request.id));

@@ -169,7 +169,7 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
     // kafkajs restarts itself after most failures, but not after all of them (e.g. a broker
     // still down when its own restart runs): then we build a new consumer, until we stop.
     // A crash before the first join is the broker still starting (its group coordinator loading):
-    // kafkajs restarts the consumer, nothing to report. After a join it is an outage worth a line.
+    // we or kafkajs restart the consumer, nothing to report. After a join it is an outage worth a line.
     let joined = false;
     consumer.on(consumer.events.GROUP_JOIN, () => (joined = true));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -179,7 +179,8 @@ export async function runConsumer(opts: ConsumerOptions): Promise<RunningConsume
         else logger.debug({ err: payload.error?.message, groupId }, 'consumer crashed while joining; kafkajs restarts it');
         return;
       }
-      logger.error({ err: payload.error?.message, groupId }, 'consumer crashed for good; starting a new one');
+      // Before the first join this is the broker still starting (no group coordinator yet): said at debug.
+      logger[joined ? 'error' : 'debug']({ err: payload.error?.message, groupId }, 'consumer crashed for good; starting a new one');
       void consumer.disconnect().catch(() => undefined);
       setTimeout(() => void startWithRetry(), 1_000);
     });

@@ -2,6 +2,7 @@ import { Kafka, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import type { Logger } from '../logger.ts';
 import { stopKafkajsIdleLoop } from './kafkajs-idle-loop.ts';
 import { kafkajsLineLevel } from './kafkajs-log.ts';
+import { shuttingDown } from '../lifecycle.ts';
 
 // kafkajs' own log lines go through pino so every process logs one JSON format; kafkajsLineLevel
 // says which of them matter. A stack is kept for debug only: a warning names what failed.
@@ -10,7 +11,9 @@ function kafkaLogCreator(logger: Logger) {
     ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
       const { message, timestamp: _t, logger: _l, stack, ...rest } = log;
       const fields = { component: 'kafkajs', ...rest };
-      if (kafkajsLineLevel(level, message, rest) === 'warn') logger.warn(fields, message);
+      // Once the process is stopping, a broker that cannot be reached is what the shutdown's own
+      // line reports (what it abandoned), not a warning per retry.
+      if (!shuttingDown() && kafkajsLineLevel(level, message, rest) === 'warn') logger.warn(fields, message);
       else if (logger.isLevelEnabled('debug')) logger.debug({ ...fields, stack }, message);
     };
 }

@@ -20,8 +20,8 @@ describe('noticeOf', () => {
 
   it('tells nothing of the steps in between', () => {
     const between: OrderEvent[] = [
-      { type: 'OrderCreated', payload: { orderId, customerId: 'c', currency: 'EUR', totalCents: 1, items: [{ sku: 's', quantity: 1, unitPriceCents: 1 }] } },
-      { type: 'PaymentRequested', payload: { orderId, amountCents: 1, currency: 'EUR', paymentToken: 'tok_ok' } },
+      { type: 'OrderCreated', payload: { orderId, customerId: 'c', currency: 'EUR', items: [{ sku: 's', quantity: 1 }] } },
+      { type: 'PaymentRequested', payload: { orderId, amountCents: 1, currency: 'EUR', sealedPaymentToken: 'v1.x.y.z' } },
       { type: 'StockReleaseRequested', payload: { orderId } },
       { type: 'PaymentCancellationRequested', payload: { orderId, reason: 'TIMEOUT' } },
     ];

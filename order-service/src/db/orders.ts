@@ -1,9 +1,9 @@
-import { eventEnvelope, type CancelReason, type OrderEvent, type OrderLine } from '@shop/lib/events/catalog';
+import { eventEnvelope, type CancelReason, type OrderEvent } from '@shop/lib/events/catalog';
 import { appendToOutbox, DELETE_ON_INSERT, deleteFromOutbox, outboxInsert, outboxRows } from '@shop/lib/outbox/append';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { TraceHeaders } from '@shop/lib/tracing/tracing';
 import type { Backlog } from '../domain/admission.ts';
-import type { OrderState, OrderStatus } from '../domain/order.ts';
+import type { OrderState, OrderStatus, PlacedLine, Pricing } from '../domain/order.ts';
 import type { Tx } from '@shop/lib/db/prisma';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 
@@ -18,7 +18,7 @@ const toEnvelopes = (orderId: string, events: readonly OrderEvent[], causationId
 /** An order to insert as placed: its state, lines, Idempotency-Key, first deadline and events. */
 export interface NewOrder {
   state: OrderState;
-  items: OrderLine[];
+  items: readonly PlacedLine[];
   idempotency: { key: string; fingerprint: string; expiresAt: Date } | null;
   deadlineAt: Date;
   events: OrderEvent[];
@@ -41,15 +41,15 @@ export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[])
   const envelopes = orders.flatMap((o) => toEnvelopes(o.state.id, o.events, null, o.trace));
   const statement = [
     `WITH o AS (
-       INSERT INTO orders (id, customer_id, currency, payment_token, status, total_cents, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS n(id uuid, customer_id text, currency text, payment_token text, status text, total_cents bigint,
+       INSERT INTO orders (id, customer_id, currency, sealed_payment_token, status, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS n(id uuid, customer_id text, currency text, sealed_payment_token text, status text,
                                                         idempotency_key text, request_fingerprint text, idempotency_expires_at timestamptz, deadline_at timestamptz)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id, created_at, updated_at
      ), lines AS (
-       INSERT INTO order_items (order_id, line_no, sku, quantity, unit_price_cents)
-       SELECT l.order_id, l.line_no, l.sku, l.quantity, l.unit_price_cents
-         FROM jsonb_to_recordset($2::jsonb) AS l(order_id uuid, line_no int, sku text, quantity int, unit_price_cents bigint)
+       INSERT INTO order_items (order_id, line_no, sku, quantity)
+       SELECT l.order_id, l.line_no, l.sku, l.quantity
+         FROM jsonb_to_recordset($2::jsonb) AS l(order_id uuid, line_no int, sku text, quantity int)
         WHERE l.order_id IN (SELECT id FROM o)
      ), history AS (
        INSERT INTO order_history (order_id, status, cause_type) SELECT o.id, 'CREATED', 'PlaceOrder' FROM o
@@ -62,20 +62,15 @@ export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[])
         id: state.id,
         customer_id: state.customerId,
         currency: state.currency,
-        payment_token: state.paymentToken,
+        sealed_payment_token: state.sealedPaymentToken,
         status: state.status,
-        total_cents: state.totalCents,
         idempotency_key: idempotency?.key ?? null,
         request_fingerprint: idempotency?.fingerprint ?? null,
         idempotency_expires_at: idempotency?.expiresAt.toISOString() ?? null,
         deadline_at: deadlineAt.toISOString(),
       })),
     ),
-    JSON.stringify(
-      orders.flatMap((o) =>
-        o.items.map((i, n) => ({ order_id: o.state.id, line_no: n + 1, sku: i.sku, quantity: i.quantity, unit_price_cents: i.unitPriceCents })),
-      ),
-    ),
+    JSON.stringify(orders.flatMap((o) => o.items.map((i, n) => ({ order_id: o.state.id, line_no: n + 1, sku: i.sku, quantity: i.quantity })))),
     outboxRows(envelopes),
   ] as const;
   type Row = { id: string; created_at: Date; updated_at: Date };
@@ -107,8 +102,8 @@ type OrderRow = {
   status: OrderStatus;
   cancel_reason: CancelReason | null;
   currency: string;
-  total_cents: bigint;
-  payment_token: string;
+  total_cents: bigint | null;
+  sealed_payment_token: string;
 };
 
 /**
@@ -117,7 +112,7 @@ type OrderRow = {
  */
 export async function lockOrders(tx: Tx, ids: string[]): Promise<Map<string, OrderState>> {
   const rows = await tx.$queryRawUnsafe<OrderRow[]>(
-    'SELECT id::text, created_at, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    'SELECT id::text, created_at, customer_id, status, cancel_reason, currency, total_cents, sealed_payment_token FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
     ids,
   );
   return new Map(
@@ -130,8 +125,8 @@ export async function lockOrders(tx: Tx, ids: string[]): Promise<Map<string, Ord
         status: r.status,
         cancelReason: r.cancel_reason,
         currency: r.currency,
-        totalCents: Number(r.total_cents),
-        paymentToken: r.payment_token,
+        totalCents: r.total_cents === null ? null : Number(r.total_cents),
+        sealedPaymentToken: r.sealed_payment_token,
       },
     ]),
   );
@@ -144,6 +139,8 @@ export interface StatusChange {
   cancelReason: CancelReason | null;
   /** The deadline of the step it entered (undefined: keep the one it has). */
   deadlineAt?: Date;
+  /** The lines as inventory priced them (the change that follows the reservation). */
+  pricing?: Pricing;
   cause: Cause;
 }
 
@@ -164,16 +161,23 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<Sto
   const last = new Map<string, { change: StatusChange; steps: number }>();
   for (const c of changes) last.set(c.orderId, { change: c, steps: (last.get(c.orderId)?.steps ?? 0) + 1 });
   const orders = [...last.values()];
+  // A batch may hold an order's reservation and its capture: the pricing of any of its changes counts.
+  const pricing = new Map(changes.filter((c) => c.pricing).map((c) => [c.orderId, c.pricing!]));
+  const pricedLines = [...pricing].flatMap(([orderId, p]) => p.lines.map((l) => ({ orderId, ...l })));
   const rows = await tx.$queryRawUnsafe<{ id: string; status: OrderStatus; version: number }[]>(
     `WITH o AS (
        UPDATE orders o SET status = u.status, cancel_reason = u.reason, deadline_at = COALESCE(u.deadline_at, o.deadline_at),
-                           version = o.version + u.steps, updated_at = now()
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $10::timestamptz[]) AS u(id, status, reason, steps, deadline_at)
+                           total_cents = COALESCE(u.total_cents, o.total_cents), version = o.version + u.steps, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $10::timestamptz[], $11::bigint[]) AS u(id, status, reason, steps, deadline_at, total_cents)
         WHERE o.id = u.id
         RETURNING o.id, o.status, o.version
      ), h AS (
        INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type)
        SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[])
+     ), p AS (
+       UPDATE order_items i SET unit_price_cents = p.price
+         FROM unnest($12::uuid[], $13::text[], $14::bigint[]) AS p(order_id, sku, price)
+        WHERE i.order_id = p.order_id AND i.sku = p.sku
      )
      SELECT id::text, status, version FROM o`,
     orders.map((o) => o.change.orderId),
@@ -186,6 +190,10 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<Sto
     changes.map((c) => c.cause.eventId),
     changes.map((c) => c.cause.type),
     orders.map((o) => o.change.deadlineAt?.toISOString() ?? null),
+    orders.map((o) => pricing.get(o.change.orderId)?.totalCents ?? null),
+    pricedLines.map((l) => l.orderId),
+    pricedLines.map((l) => l.sku),
+    pricedLines.map((l) => l.unitPriceCents),
   );
   return rows.map((r) => ({ orderId: r.id, status: r.status, version: Number(r.version) }));
 }

@@ -1,6 +1,6 @@
 // The order workflow as pure functions: decide(state, message) → { state, events }.
 // No I/O here; the handlers load the state, call decide, and store the result in one transaction.
-import type { CancelReason, OrderEvent, OrderLine } from '@shop/lib/events/catalog';
+import type { CancelReason, InventoryEvent, OrderEvent, PricedLine } from '@shop/lib/events/catalog';
 import { assertNever } from '@shop/lib/events/catalog';
 
 export const ORDER_STATUSES = ['CREATED', 'PAYMENT_PENDING', 'COMPLETED', 'CANCELLED'] as const;
@@ -42,33 +42,55 @@ export interface OrderState {
   status: OrderStatus;
   cancelReason: CancelReason | null;
   currency: string;
+  /** Unknown (null) until inventory prices the lines as it reserves them. */
+  totalCents: number | null;
+  /** The client's payment token, sealed (lib/src/payment-token.ts): only payment-service opens it. */
+  sealedPaymentToken: string;
+}
+
+type StockRejectedReason = Extract<InventoryEvent, { type: 'StockRejected' }>['payload']['reason'];
+
+/** What the order pays: the lines as inventory priced them when it reserved the stock. */
+export interface Pricing {
   totalCents: number;
-  paymentToken: string;
+  lines: readonly PricedLine[];
 }
 
 /** What can move an order: replies from other services, the customer, the clock. */
 export type OrderMessage =
-  | { type: 'StockReserved' }
-  | { type: 'StockRejected' }
+  | ({ type: 'StockReserved' } & Pricing)
+  | { type: 'StockRejected'; reason: StockRejectedReason }
   | { type: 'PaymentCaptured' }
   | { type: 'PaymentDeclined' }
   | { type: 'CancelOrder' }
   | { type: 'DeadlinePassed' };
 
-export const ORDER_MESSAGES: OrderMessage['type'][] = ['StockReserved', 'StockRejected', 'PaymentCaptured', 'PaymentDeclined', 'CancelOrder', 'DeadlinePassed'];
-
 export type Decision =
-  | { outcome: 'changed'; status: OrderStatus; cancelReason: CancelReason | null; events: OrderEvent[] }
+  | { outcome: 'changed'; status: OrderStatus; cancelReason: CancelReason | null; events: OrderEvent[]; pricing?: Pricing }
   /** Nothing changes, but a compensation is still owed (e.g. a capture after cancellation). */
   | { outcome: 'compensate'; events: OrderEvent[] }
   | { outcome: 'ignored'; why: string }
   | { outcome: 'rejected'; why: string };
 
-export function placeOrder(input: { id: string; placedAt: Date; customerId: string; currency: string; paymentToken: string; items: OrderLine[] }): {
+/** A line as the customer placed it: `unitPriceCents` is the price they were shown, if the client sent it. */
+export interface PlacedLine {
+  sku: string;
+  quantity: number;
+  unitPriceCents?: number;
+}
+
+/** A new order: not priced yet (inventory prices it as it reserves the stock). */
+export function placeOrder(input: {
+  id: string;
+  placedAt: Date;
+  customerId: string;
+  currency: string;
+  sealedPaymentToken: string;
+  items: readonly PlacedLine[];
+}): {
   state: OrderState;
   events: OrderEvent[];
 } {
-  const totalCents = input.items.reduce((sum, i) => sum + i.quantity * i.unitPriceCents, 0);
   const state: OrderState = {
     id: input.id,
     placedAt: input.placedAt,
@@ -76,14 +98,34 @@ export function placeOrder(input: { id: string; placedAt: Date; customerId: stri
     status: 'CREATED',
     cancelReason: null,
     currency: input.currency,
-    totalCents,
-    paymentToken: input.paymentToken,
+    totalCents: null,
+    sealedPaymentToken: input.sealedPaymentToken,
   };
+  const items = input.items.map((i) => ({
+    sku: i.sku,
+    quantity: i.quantity,
+    ...(i.unitPriceCents === undefined ? {} : { expectedUnitPriceCents: i.unitPriceCents }),
+  }));
   return {
     state,
-    // One event: it is also what asks inventory to reserve the lines (one message fewer per order).
-    events: [{ type: 'OrderCreated', payload: { orderId: input.id, customerId: input.customerId, currency: input.currency, totalCents, items: input.items } }],
+    // One event: it is also what asks inventory to reserve (and price) the lines.
+    events: [{ type: 'OrderCreated', payload: { orderId: input.id, customerId: input.customerId, currency: input.currency, items } }],
   };
+}
+
+/** Why inventory refused the stock, as the reason the order is cancelled for. */
+export function cancelReasonOf(reason: StockRejectedReason): CancelReason {
+  switch (reason) {
+    case 'PRICE_CHANGED':
+    case 'NOT_PRICED':
+      return reason;
+    case 'INSUFFICIENT_STOCK':
+    case 'UNKNOWN_SKU':
+    case 'ALREADY_RELEASED':
+      return 'OUT_OF_STOCK';
+    default:
+      return assertNever(reason);
+  }
 }
 
 export function decide(state: OrderState, message: OrderMessage): Decision {
@@ -101,16 +143,21 @@ export function decide(state: OrderState, message: OrderMessage): Decision {
     case 'CREATED':
       switch (message.type) {
         case 'StockReserved':
+          // The amount charged is what inventory priced the lines at when it reserved them.
           return {
             outcome: 'changed',
             status: 'PAYMENT_PENDING',
             cancelReason: null,
+            pricing: { totalCents: message.totalCents, lines: message.lines },
             events: [
-              { type: 'PaymentRequested', payload: { orderId, amountCents: state.totalCents, currency: state.currency, paymentToken: state.paymentToken } },
+              {
+                type: 'PaymentRequested',
+                payload: { orderId, amountCents: message.totalCents, currency: state.currency, sealedPaymentToken: state.sealedPaymentToken },
+              },
             ],
           };
         case 'StockRejected':
-          return cancel('OUT_OF_STOCK', []);
+          return cancel(cancelReasonOf(message.reason), []);
         case 'CancelOrder':
           // The reservation may still be on its way: the release leaves a marker that refuses it.
           return cancel('CUSTOMER_CANCELLED', [releaseStock]);
@@ -129,7 +176,8 @@ export function decide(state: OrderState, message: OrderMessage): Decision {
             outcome: 'changed',
             status: 'COMPLETED',
             cancelReason: null,
-            events: [{ type: 'OrderCompleted', payload: { orderId, customerId, totalCents: state.totalCents } }],
+            // Priced when the stock was reserved (a PAYMENT_PENDING order always is).
+            events: [{ type: 'OrderCompleted', payload: { orderId, customerId, totalCents: state.totalCents ?? 0 } }],
           };
         case 'PaymentDeclined':
           return cancel('PAYMENT_DECLINED', [releaseStock]);

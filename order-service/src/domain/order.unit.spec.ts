@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decide,
-  ORDER_MESSAGES,
-  ORDER_STATUSES,
-  placeOrder,
-  stepDeadline,
-  type Decision,
-  type OrderMessage,
-  type OrderState,
-  type OrderStatus,
-} from './order.ts';
+import { decide, ORDER_STATUSES, placeOrder, stepDeadline, type Decision, type OrderMessage, type OrderState, type OrderStatus } from './order.ts';
 
 const state = (status: OrderStatus): OrderState => ({
   id: '01a212f1-ece1-7620-ac90-27a284ff69ba',
@@ -18,9 +8,20 @@ const state = (status: OrderStatus): OrderState => ({
   status,
   cancelReason: status === 'CANCELLED' ? 'PAYMENT_DECLINED' : null,
   currency: 'EUR',
-  totalCents: 1234,
-  paymentToken: 'tok_ok',
+  totalCents: status === 'CREATED' ? null : 1234,
+  sealedPaymentToken: 'v1.sealed',
 });
+
+// One message of each type; inventory's reply prices the order.
+const MESSAGES: Record<OrderMessage['type'], OrderMessage> = {
+  StockReserved: { type: 'StockReserved', totalCents: 1234, lines: [{ sku: 'A', quantity: 2, unitPriceCents: 617 }] },
+  StockRejected: { type: 'StockRejected', reason: 'INSUFFICIENT_STOCK' },
+  PaymentCaptured: { type: 'PaymentCaptured' },
+  PaymentDeclined: { type: 'PaymentDeclined' },
+  CancelOrder: { type: 'CancelOrder' },
+  DeadlinePassed: { type: 'DeadlinePassed' },
+};
+const MESSAGE_TYPES = Object.keys(MESSAGES) as OrderMessage['type'][];
 
 const summary = (d: Decision) =>
   d.outcome === 'changed'
@@ -67,36 +68,61 @@ const EXPECTED: Record<OrderStatus, Record<OrderMessage['type'], string>> = {
 
 describe('order state machine', () => {
   for (const status of ORDER_STATUSES) {
-    for (const type of ORDER_MESSAGES) {
+    for (const type of MESSAGE_TYPES) {
       it(`${status} × ${type} → ${EXPECTED[status][type]}`, () => {
-        expect(summary(decide(state(status), { type }))).toBe(EXPECTED[status][type]);
+        expect(summary(decide(state(status), MESSAGES[type]))).toBe(EXPECTED[status][type]);
       });
     }
   }
 
-  it('asks for payment of the order total, with its token, keyed by the order', () => {
-    const d = decide(state('CREATED'), { type: 'StockReserved' });
+  it('asks for payment of what inventory priced the order at, with its sealed token, keyed by the order', () => {
+    const d = decide(state('CREATED'), { type: 'StockReserved', totalCents: 999, lines: [{ sku: 'A', quantity: 1, unitPriceCents: 999 }] });
     expect(d).toMatchObject({
-      events: [{ type: 'PaymentRequested', payload: { orderId: state('CREATED').id, amountCents: 1234, currency: 'EUR', paymentToken: 'tok_ok' } }],
+      pricing: { totalCents: 999 },
+      events: [{ type: 'PaymentRequested', payload: { orderId: state('CREATED').id, amountCents: 999, currency: 'EUR', sealedPaymentToken: 'v1.sealed' } }],
     });
   });
 
-  it('places an order with its total: one OrderCreated with every line, which is also the reservation request', () => {
+  it('cancels for the reason inventory refused: stock, a changed price, no price', () => {
+    const reasons = (['INSUFFICIENT_STOCK', 'UNKNOWN_SKU', 'ALREADY_RELEASED', 'PRICE_CHANGED', 'NOT_PRICED'] as const).map((reason) =>
+      summary(decide(state('CREATED'), { type: 'StockRejected', reason })),
+    );
+    expect(reasons).toEqual([
+      'CANCELLED(OUT_OF_STOCK) + OrderCancelled',
+      'CANCELLED(OUT_OF_STOCK) + OrderCancelled',
+      'CANCELLED(OUT_OF_STOCK) + OrderCancelled',
+      'CANCELLED(PRICE_CHANGED) + OrderCancelled',
+      'CANCELLED(NOT_PRICED) + OrderCancelled',
+    ]);
+  });
+
+  it('places an order unpriced: one OrderCreated with every line and the prices the client saw, which is also the reservation request', () => {
     const { state: s, events } = placeOrder({
       id: 'o1',
       placedAt: new Date(),
       customerId: 'c',
       currency: 'EUR',
-      paymentToken: 'tok_ok',
+      sealedPaymentToken: 'v1.sealed',
       items: [
         { sku: 'B', quantity: 2, unitPriceCents: 100 },
-        { sku: 'A', quantity: 1, unitPriceCents: 50 },
-        { sku: 'B', quantity: 3, unitPriceCents: 100 },
+        { sku: 'A', quantity: 1 },
       ],
     });
-    expect(s).toMatchObject({ status: 'CREATED', totalCents: 550 });
-    expect(events.map((e) => e.type)).toEqual(['OrderCreated']);
-    expect(events[0].payload).toMatchObject({ orderId: 'o1', customerId: 'c', currency: 'EUR', totalCents: 550 });
+    expect(s).toMatchObject({ status: 'CREATED', totalCents: null });
+    expect(events).toEqual([
+      {
+        type: 'OrderCreated',
+        payload: {
+          orderId: 'o1',
+          customerId: 'c',
+          currency: 'EUR',
+          items: [
+            { sku: 'B', quantity: 2, expectedUnitPriceCents: 100 },
+            { sku: 'A', quantity: 1 },
+          ],
+        },
+      },
+    ]);
   });
 
   it('gives each step its own deadline, never past the overall one', () => {

@@ -50,11 +50,17 @@ export function applyMessage(book: OrderBook, orderId: string, message: OrderMes
     case 'compensate':
       return { outcome: 'compensate', from: state.status, to: state.status, events: decision.events };
     case 'changed':
-      book.orders.set(orderId, { ...state, status: decision.status, cancelReason: decision.cancelReason });
+      book.orders.set(orderId, {
+        ...state,
+        status: decision.status,
+        cancelReason: decision.cancelReason,
+        totalCents: decision.pricing?.totalCents ?? state.totalCents,
+      });
       book.changes.push({
         orderId,
         status: decision.status,
         cancelReason: decision.cancelReason,
+        pricing: decision.pricing,
         deadlineAt: stepDeadline(decision.status, state.placedAt, book.now, book.deadlines),
         cause,
       });

@@ -12,8 +12,8 @@ type Row = NonNullable<Awaited<ReturnType<typeof loadOrderView>>>;
 
 /** What an order's HTTP view is made of: a loaded row, or a just-placed order held in memory. */
 export type ViewSource = Pick<Row, 'id' | 'customerId' | 'status' | 'cancelReason' | 'currency' | 'createdAt' | 'updatedAt'> & {
-  totalCents: bigint | number;
-  items: { sku: string; quantity: number; unitPriceCents: bigint | number }[];
+  totalCents: bigint | number | null;
+  items: { sku: string; quantity: number; unitPriceCents?: bigint | number | null }[];
   history?: Row['history'];
 };
 
@@ -24,8 +24,9 @@ export function toView(o: ViewSource) {
     status: o.status,
     reason: o.cancelReason,
     currency: o.currency,
-    totalCents: Number(o.totalCents),
-    items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: Number(i.unitPriceCents) })),
+    // Null until inventory priced the order (when it reserved the stock).
+    totalCents: o.totalCents === null ? null : Number(o.totalCents),
+    items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: i.unitPriceCents == null ? null : Number(i.unitPriceCents) })),
     history: o.history?.map((h) => ({ status: h.status, reason: h.reason, cause: h.causeType, causeEventId: h.causeEventId, at: h.at.toISOString() })),
     createdAt: o.createdAt.toISOString(),
     updatedAt: o.updatedAt.toISOString(),

@@ -17,7 +17,9 @@ type Reply = InventoryEvent | PaymentEvent;
 export function toOrderMessage(event: Envelope<Reply>): { message: OrderMessage; orderId: string } | undefined {
   switch (event.type) {
     case 'StockReserved':
+      return { message: { type: 'StockReserved', totalCents: event.payload.totalCents, lines: event.payload.lines }, orderId: event.payload.orderId };
     case 'StockRejected':
+      return { message: { type: 'StockRejected', reason: event.payload.reason }, orderId: event.payload.orderId };
     case 'PaymentCaptured':
     case 'PaymentDeclined':
       return { message: { type: event.type }, orderId: event.payload.orderId };

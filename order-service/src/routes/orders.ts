@@ -5,6 +5,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, notFound } from '@shop/lib/errors';
 import { customerFor, mayAccess } from '@shop/lib/http/auth';
+import { subjectProblem } from '@shop/lib/auth/subject';
+import { sealPaymentToken } from '@shop/lib/payment-token';
 import { rateLimit } from '@shop/lib/http/rate-limit';
 import { noBody, responses } from '@shop/lib/http/schemas';
 import { isTerminal, placeOrder, stepDeadline, type Deadlines, type OrderStatus } from '../domain/order.ts';
@@ -50,6 +52,8 @@ export interface OrderRouteOptions {
   feed: StatusFeed;
   /** How often a waiting request reads again in case a push was lost. */
   recheckMs: number;
+  /** Seals the client's payment token before it is stored (lib/src/payment-token.ts). */
+  paymentTokenKey: Buffer;
 }
 
 /** "10s", "2500ms" → ms, 100 ms to 30 s. */
@@ -60,8 +64,8 @@ function waitMs(timeout: string | undefined): number {
   return ms;
 }
 
-const customerProblem = (message: string) =>
-  new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field: 'body/customerId', message }] } });
+const customerProblem = (field: string, message: string) =>
+  new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field, message }] } });
 
 export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOptions) {
   // Typed request parts from the route schemas (no casts in the handlers).
@@ -87,8 +91,9 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
         const named = (body as { customerId?: unknown }).customerId;
         if (named !== undefined && typeof named !== 'string') return; // a wrong type: the schema names it
         const customerId = customerFor(request, named);
-        if (customerId === undefined) throw customerProblem('is required without a customer token');
-        if (customerId.normalize('NFC') !== customerId) throw customerProblem('must be in Unicode NFC');
+        if (customerId === undefined) throw customerProblem('body/customerId', 'is required without a customer token');
+        const problem = subjectProblem(customerId);
+        if (problem) throw customerProblem('body/customerId', problem);
         (body as { customerId?: unknown }).customerId = customerId;
       },
       // After the Idempotency-Key (a replay is served whatever the load; a 503 frees the key again).
@@ -103,7 +108,15 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
       const idem = request.idempotency!;
       const placedAt = new Date();
       // Filled in by preValidation (from the token, or required in the body).
-      const placed = placeOrder({ id: uuidv7(), placedAt, ...body, customerId: body.customerId! });
+      const id = uuidv7();
+      const { paymentToken, ...rest } = body;
+      const placed = placeOrder({
+        id,
+        placedAt,
+        ...rest,
+        customerId: body.customerId!,
+        sealedPaymentToken: sealPaymentToken(paymentToken, id, opts.paymentTokenKey),
+      });
       const order: NewOrder = {
         state: placed.state,
         items: body.items,
@@ -142,7 +155,7 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
           .send(toView({ ...view, history: undefined }));
       }
       const { state } = placed;
-      request.log.info({ correlationId: state.id, totalCents: state.totalCents }, 'order placed');
+      request.log.info({ correlationId: state.id }, 'order placed');
       if (opts.faultKillAfterCommit) process.kill(process.pid, 'SIGKILL');
       const placedView = {
         id: state.id,
@@ -189,6 +202,8 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
       const limit = q.limit ?? 20;
       // A customer lists their own orders only (naming another is 403); an admin anyone's.
       const customerId = customerFor(request, q.customerId);
+      const problem = customerId === undefined ? undefined : subjectProblem(customerId);
+      if (problem) throw customerProblem('querystring/customerId', problem);
       const rows = await listOrders(prisma, { customerId, status: q.status, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
       const page = rows.slice(0, limit);
       return { items: page.map((o) => toView(o)), nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : null };

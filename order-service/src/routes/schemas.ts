@@ -1,24 +1,33 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Sku, Uuid } from '@shop/lib/http/schemas';
+import { SUBJECT_MAX_BYTES, SUBJECT_PATTERN } from '@shop/lib/auth/subject';
 import { ORDER_STATUSES } from '../domain/order.ts';
 
 /**
- * A customer id from the caller's own system, often an e-mail address, so not ASCII only: 1–64
- * Unicode letters, marks and digits and `_ . @ + -`, starting with a letter or digit, in Unicode
- * NFC (checked by the route: "é" typed two ways must not be two customers).
+ * A customer is the `sub` of their token, opaque (lib/src/auth/subject.ts): any non-empty string
+ * without control characters, at most 255 UTF-8 bytes (the byte bound is checked by the routes),
+ * compared byte for byte.
  */
 export const CustomerId = Type.String({
   minLength: 1,
-  maxLength: 64,
-  pattern: '^[\\p{L}\\p{N}][\\p{L}\\p{M}\\p{N}_.@+-]*$',
-  description: 'Unicode letters, marks, digits and _ . @ + -; starts with a letter or digit; NFC; 1–64 characters',
+  maxLength: SUBJECT_MAX_BYTES,
+  pattern: SUBJECT_PATTERN,
+  description: `an identity provider's subject as it is: no control characters, 1–${SUBJECT_MAX_BYTES} bytes of UTF-8, case-sensitive`,
 });
 
 export const OrderItem = Type.Object(
   {
     sku: Sku,
     quantity: Type.Integer({ minimum: 1, maximum: 10_000 }),
-    unitPriceCents: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    // The catalog prices the order (inventory, when it reserves the stock); a client may send the
+    // price it showed the customer, and a catalog price that differs cancels the order (PRICE_CHANGED).
+    unitPriceCents: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000_000,
+        description: "the price the customer was shown; the order is cancelled (PRICE_CHANGED) if the catalog's differs",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,8 +58,9 @@ export const OrderView = Type.Object({
   status: Type.String(),
   reason: Type.Union([Type.String(), Type.Null()]),
   currency: Type.String(),
-  totalCents: Type.Integer(),
-  items: Type.Array(Type.Object({ sku: Type.String(), quantity: Type.Integer(), unitPriceCents: Type.Integer() })),
+  /** null until inventory has priced the order (when it reserves the stock). */
+  totalCents: Type.Union([Type.Integer(), Type.Null()]),
+  items: Type.Array(Type.Object({ sku: Type.String(), quantity: Type.Integer(), unitPriceCents: Type.Union([Type.Integer(), Type.Null()]) })),
   history: Type.Optional(Type.Array(HistoryEntry)),
   createdAt: Type.String(),
   updatedAt: Type.String(),

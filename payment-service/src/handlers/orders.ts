@@ -12,6 +12,7 @@ import type { BatchItem, Envelope, MessageHandler } from '@shop/lib/messaging/co
 import { batchDecider, outcomeOf } from '@shop/lib/messaging/transactional';
 import type { Logger } from '@shop/lib/logger';
 import { withTimeout } from '@shop/lib/timeout';
+import { openPaymentToken } from '@shop/lib/payment-token';
 import { ProviderUnavailableError, type PaymentProvider } from '../domain/provider.ts';
 import { cancelPayment, newBook, settleCharge, type ChargeAnswer, type PaymentBook, type Step } from '../domain/payment.ts';
 import type { SqlDatabase } from '@shop/lib/db/sql';
@@ -21,6 +22,8 @@ export interface PaymentSettings {
   providerTimeoutMs: number;
   providerAttempts: number;
   providerRetryMs: number;
+  /** Opens the sealed payment tokens order-service sends (PAYMENT_TOKEN_KEY). */
+  paymentTokenKey: Buffer;
 }
 
 /** How many provider calls of a batch are in flight at once. */
@@ -47,7 +50,10 @@ function stepOf(event: Envelope<OrderEvent>): ((book: PaymentBook) => Step) | un
 export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, settings: PaymentSettings): MessageHandler<OrderEvent> {
   /** One charge with its retries: the provider's answer, or the last failure once the tries are spent. */
   const charge = async (event: ChargeEvent, firstTry: number, log: Logger, parent: Context): Promise<ChargeAnswer> => {
-    const { orderId, amountCents, currency, paymentToken } = event.payload;
+    const { orderId, amountCents, currency, sealedPaymentToken } = event.payload;
+    const token = openPaymentToken(sealedPaymentToken, orderId, settings.paymentTokenKey);
+    // Not sealed for this order with our key: nothing the provider could charge.
+    if (token === undefined) return { result: { status: 'declined', reason: 'invalid_token' } };
     let failure = 'provider_unavailable';
     for (let attempt = 1; attempt <= settings.providerAttempts; attempt++) {
       const tries = attempt === 1 ? firstTry : await countAttempt(db, orderId);
@@ -58,7 +64,7 @@ export function orderEventsHandler(db: SqlDatabase, provider: PaymentProvider, s
           { kind: SpanKind.CLIENT, attributes: { 'order.id': orderId, 'payment.attempt': tries } },
           () =>
             withTimeout(
-              provider.charge({ idempotencyKey: orderId, amountCents, currency, token: paymentToken, attempt: tries }),
+              provider.charge({ idempotencyKey: orderId, amountCents, currency, token, attempt: tries }),
               settings.providerTimeoutMs,
               () => new ProviderUnavailableError(`provider did not answer within ${settings.providerTimeoutMs} ms`),
             ),
