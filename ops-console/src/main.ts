@@ -16,6 +16,7 @@ import { createKafka } from '@shop/lib/messaging/kafka';
 import { DeadLetters } from './dlq.ts';
 import { DashboardMonitor } from './monitor.ts';
 import { dashboardRoutes } from './routes.ts';
+import { consoleSessions, readSessionOptions } from './session.ts';
 
 const env = new EnvReader();
 const common = readCommonConfig(env);
@@ -28,6 +29,7 @@ const databases = SERVICE_DATABASES.map((db) => [db, serviceDatabaseUrl(db, env)
 // A trace viewer (Jaeger, Tempo, …): the order lookup links an order's trace id to <TRACE_UI_URL>/<traceId>.
 const traceUiUrl = env.optional('TRACE_UI_URL');
 const auth = readAuthOptions(env);
+const sessions = readSessionOptions(env);
 env.done();
 
 const logger = createLogger('ops-console', common.logLevel);
@@ -40,6 +42,8 @@ for (const pool of pools.values()) pool.on('error', () => undefined);
 const app = createApp({ service: 'ops-console', logger, registry });
 const monitor = new DashboardMonitor(relayUrl, admin, serviceUrls);
 const deadLetters = new DeadLetters(kafka, admin);
+// The session cookie first: a signed-in admin needs no bearer token on each request.
+await app.register(consoleSessions, { ...sessions, auth });
 await app.register(authentication, { ...auth, registry });
 // The order lookup reads order-service as an admin (any customer's order), with the admin token.
 await app.register(dashboardRoutes, { monitor, deadLetters, pools, orderServiceUrl: serviceUrls['order-service'], adminToken: auth.adminToken, traceUiUrl });

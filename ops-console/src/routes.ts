@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type pg from 'pg';
 import { conflict, notFound } from '@shop/lib/errors';
 import { SERVICES } from '@shop/lib/manifest';
@@ -15,6 +15,13 @@ import type { DashboardMonitor } from './monitor.ts';
 
 const require = createRequire(import.meta.url);
 const PAGE = new URL('./page.html', import.meta.url);
+const LOGIN = new URL('./login.html', import.meta.url);
+/** What an event payload may carry that no one at the console needs to see. */
+const HIDDEN = new Set(['sealedPaymentToken', 'paymentToken']);
+const hideSecrets = (payload: unknown): unknown =>
+  typeof payload === 'object' && payload !== null && !Array.isArray(payload)
+    ? Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, HIDDEN.has(k) ? '[hidden]' : v]))
+    : payload;
 const ReplayBody = Type.Object(
   {
     topic: Type.String({ maxLength: 249, pattern: '\\.dlq$' }),
@@ -33,26 +40,36 @@ export async function dashboardRoutes(
 ) {
   // Typed request parts from the route schemas (no casts in the handlers).
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const page = await readFile(PAGE, 'utf8');
+  const [page, login] = await Promise.all([readFile(PAGE, 'utf8'), readFile(LOGIN, 'utf8')]);
+  const html = (reply: FastifyReply, body: string) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
   const assets: Record<string, { file: string; type: string }> = {
     'uplot.js': { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'application/javascript' },
     'uplot.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
   };
 
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(page));
+  // The page itself shows no data (the /api routes do, to a signed-in admin): without a session it
+  // sends the browser to the sign-in form.
+  app.get('/', { config: { auth: 'public' } }, async (request, reply) => (request.principal ? html(reply, page) : reply.redirect('/login', 303)));
+  app.get('/login', { config: { auth: 'public' } }, async (_request, reply) => html(reply, login));
 
-  app.get('/assets/:name', { schema: { params: Type.Object({ name: Type.String() }) } }, async (request, reply) => {
-    const asset = assets[request.params.name];
-    if (!asset) throw notFound('asset');
-    return reply
-      .type(asset.type)
-      .header('cache-control', 'max-age=3600')
-      .send(await readFile(asset.file));
-  });
+  app.get(
+    '/assets/:name',
+    { config: { auth: 'public' }, schema: { params: Type.Object({ name: Type.String({ maxLength: 64 }) }) } },
+    async (request, reply) => {
+      const asset = assets[request.params.name];
+      if (!asset) throw notFound('asset');
+      return reply
+        .type(asset.type)
+        .header('cache-control', 'max-age=3600')
+        .send(await readFile(asset.file));
+    },
+  );
 
-  app.get('/api/overview', async () => {
+  app.get('/api/overview', { config: { auth: 'admin' } }, async () => {
     const m = opts.monitor;
-    const dlq = await opts.deadLetters.summary().catch(() => ({ topics: [], latest: [] }));
+    const summary = await opts.deadLetters.summary().catch(() => ({ topics: [], latest: [] }));
+    // Where each dead letter is and why, not its content (payloads are for replay, not for display).
+    const dlq = { topics: summary.topics, latest: summary.latest.map(({ value: _value, ...letter }) => letter) };
     return {
       at: new Date().toISOString(),
       relayUp: m.relayUp,
@@ -67,36 +84,40 @@ export async function dashboardRoutes(
 
   // One order across services: its status history (order-service) and every event any service
   // wrote for it (the outbox tables of every service database, read only).
-  app.get('/api/orders/:id', { schema: { params: Type.Object({ id: Uuid }), response: responses({ 200: Type.Any() }) } }, async (request) => {
-    const { id } = request.params;
-    const order = await fetch(`${opts.orderServiceUrl}/orders/${id}`, {
-      headers: { authorization: `Bearer ${opts.adminToken}` },
-      signal: AbortSignal.timeout(2_000),
-    })
-      .then(async (r) => (r.status === 200 ? ((await r.json()) as unknown) : undefined))
-      .catch(() => undefined);
-    const events = (
-      await Promise.all(
-        [...opts.pools].map(async ([database, pool]) =>
-          (
-            await pool
-              .query<{ id: string; type: string; created_at: Date; payload: unknown; traceparent: string | null }>(
-                "select id::text, type, created_at, payload, headers->>'traceparent' as traceparent from outbox where aggregate_id = $1",
-                [id],
-              )
-              .catch(() => ({ rows: [] }))
-          ).rows.map((r) => ({ database, ...r })),
-        ),
+  app.get(
+    '/api/orders/:id',
+    { config: { auth: 'admin' }, schema: { params: Type.Object({ id: Uuid }), response: responses({ 200: Type.Any() }) } },
+    async (request) => {
+      const { id } = request.params;
+      const order = await fetch(`${opts.orderServiceUrl}/orders/${id}`, {
+        headers: { authorization: `Bearer ${opts.adminToken}` },
+        signal: AbortSignal.timeout(2_000),
+      })
+        .then(async (r) => (r.status === 200 ? ((await r.json()) as unknown) : undefined))
+        .catch(() => undefined);
+      const events = (
+        await Promise.all(
+          [...opts.pools].map(async ([database, pool]) =>
+            (
+              await pool
+                .query<{ id: string; type: string; created_at: Date; payload: unknown; traceparent: string | null }>(
+                  "select id::text, type, created_at, payload, headers->>'traceparent' as traceparent from outbox where aggregate_id = $1",
+                  [id],
+                )
+                .catch(() => ({ rows: [] }))
+            ).rows.map((r) => ({ database, ...r, payload: hideSecrets(r.payload) })),
+          ),
+        )
       )
-    )
-      .flat()
-      .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
-    if (!order && events.length === 0) throw notFound(`order ${id}`);
-    // The trace the order was placed in (its first event's), if anything traced it.
-    const traceId = events.find((e) => e.traceparent)?.traceparent?.split('-')[1] ?? null;
-    const traceUrl = traceId && opts.traceUiUrl ? `${opts.traceUiUrl.replace(/\/+$/, '')}/${traceId}` : null;
-    return { orderId: id, order: order ?? null, traceId, traceUrl, events };
-  });
+        .flat()
+        .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime());
+      if (!order && events.length === 0) throw notFound(`order ${id}`);
+      // The trace the order was placed in (its first event's), if anything traced it.
+      const traceId = events.find((e) => e.traceparent)?.traceparent?.split('-')[1] ?? null;
+      const traceUrl = traceId && opts.traceUiUrl ? `${opts.traceUiUrl.replace(/\/+$/, '')}/${traceId}` : null;
+      return { orderId: id, order: order ?? null, traceId, traceUrl, events };
+    },
+  );
 
   // The audit row goes to the database of the service whose consumer dead-lettered the message,
   // in a transaction around the send: no audit row, no replay (a send that fails rolls it back).

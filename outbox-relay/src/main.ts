@@ -55,7 +55,8 @@ const app = createApp({
     },
   },
 });
-app.get('/lag', async () => ({ at: new Date().toISOString(), slots: await lag.poll() }));
+// Read by the console and dashboards, like /metrics: no credentials (keep it off the public network).
+app.get('/lag', { config: { auth: 'public' } }, async () => ({ at: new Date().toISOString(), slots: await lag.poll() }));
 
 const stopRetention = startRetention(config, streams, pools, metrics, logger);
 onShutdown(

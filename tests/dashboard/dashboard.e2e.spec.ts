@@ -38,9 +38,40 @@ afterAll(async () => {
 });
 
 describe('operations page', { timeout: 180_000 }, () => {
-  it('shows throughput, warns while Kafka is down, recovers, replays dead letters with the token only', async () => {
+  it('lets only a signed-in admin in: 401 without a session, a strict HttpOnly cookie, CSRF on writes', async () => {
+    for (const path of ['/api/overview', `/api/orders/${crypto.randomUUID()}`, '/api/session'])
+      expect({ path, status: (await fetch(`${opsConsole.url}${path}`)).status }).toEqual({ path, status: 401 });
+    const replay = { topic: 'order.events.dlq', partition: 0, offset: '0' };
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${opsConsole.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    expect((await post('/api/dlq/replay', replay)).status).toBe(401);
+    const home = await fetch(`${opsConsole.url}/`, { redirect: 'manual' });
+    expect({ status: home.status, location: home.headers.get('location') }).toEqual({ status: 303, location: '/login' });
+    expect((await post('/login', { token: 'not-the-admin-token' })).status).toBe(401);
+
+    const signedIn = await post('/login', { token: 'test-admin-token' });
+    expect(signedIn.status).toBe(200);
+    const cookie = signedIn.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^shop_console=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    const { csrfToken } = (await signedIn.json()) as { csrfToken: string };
+    const session = { cookie: cookie.split(';')[0] };
+    expect((await fetch(`${opsConsole.url}/api/overview`, { headers: session })).status).toBe(200);
+    // A write with the cookie alone (what a form on another site could send) is refused.
+    expect((await post('/api/dlq/replay', replay, session)).status).toBe(403);
+    expect((await post('/api/dlq/replay', replay, { ...session, 'x-csrf-token': 'forged' })).status).toBe(403);
+    expect((await post('/api/dlq/replay', replay, { ...session, 'x-csrf-token': csrfToken })).status).toBe(404); // let through: no such letter
+    // A cookie signed with another secret, or tampered with, is no session.
+    const tampered = session.cookie.replace(/\.[^.]+$/, '.AAAA');
+    expect((await fetch(`${opsConsole.url}/api/overview`, { headers: { cookie: tampered } })).status).toBe(401);
+  });
+
+  it('shows throughput, warns while Kafka is down, recovers, replays dead letters as the signed-in admin', async () => {
     await page.goto(`${opsConsole.url}/`);
+    await page.waitForURL(/\/login$/);
+    await page.fill('#token', 'test-admin-token');
+    await page.click('#login button');
     await page.waitForSelector('#slots tbody tr');
+    expect(await page.textContent('#actor')).toBe('admin-token');
     expect(await page.textContent('#slots')).toContain('orders');
 
     const sku = uniqueSku('DASH');
@@ -56,6 +87,21 @@ describe('operations page', { timeout: 180_000 }, () => {
     await page.waitForSelector('#order-status');
     expect(await page.textContent('#order-status')).toBe(done.status);
     expect(await page.textContent('#order-events')).toContain('OrderCreated');
+    // The customer's payment token is nowhere: not in the outbox (sealed), not on the console (hidden).
+    const shown = await page.evaluate(async (id) => (await fetch(`/api/orders/${id}`)).text(), done.orderId);
+    expect(shown).toContain('PaymentRequested');
+    expect(shown).not.toMatch(/tok_ok|v1\./);
+    const orders = pool('orders', 1);
+    try {
+      const { rows } = await orders.query<{ payload: string; token: string }>(
+        `select o.payload::text, r.sealed_payment_token as token from outbox o join orders r on r.id::text = o.aggregate_id where o.aggregate_id = $1`,
+        [done.orderId],
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) expect(`${r.payload} ${r.token}`).not.toContain('tok_ok');
+    } finally {
+      await orders.end();
+    }
 
     // Kafka down: the oldest unpublished event ages and the page says why.
     await infra('kafka-stop');
@@ -79,9 +125,6 @@ describe('operations page', { timeout: 180_000 }, () => {
     const row = page.locator('#dlq tbody tr', { hasText: key }).first();
     await row.waitFor({ timeout: 60_000 });
     expect(await row.textContent()).toContain('poison_message');
-    await row.locator('button.replay').click();
-    await page.waitForFunction(() => (document.querySelector('#replay-result')?.textContent ?? '').includes('Refused (401)'), undefined, { timeout: 10_000 });
-    await page.fill('#admin-token', 'test-admin-token');
     await row.locator('button.replay').click();
     await page.waitForFunction(() => (document.querySelector('#replay-result')?.textContent ?? '').includes('Replayed to order.events'), undefined, {
       timeout: 10_000,

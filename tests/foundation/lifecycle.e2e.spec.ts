@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { REPO_ROOT } from '@shop/lib/db/databases';
 import { infra } from '../support/infra.ts';
 import { relayHarness } from '../support/relay.ts';
@@ -36,6 +36,10 @@ describe('process lifecycle', { timeout: 240_000 }, () => {
     let out = '';
     foreground.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const foregroundExit = new Promise<number | null>((r) => foreground.on('exit', r));
+    // Whatever happens below, nothing of this test outlives it.
+    onTestFinished(async () => {
+      if (foreground.exitCode === null) await stackScript('down').catch(() => undefined);
+    });
     await waitFor(async () => out.includes('all processes are ready'), {
       what: 'npm start to be ready',
       timeoutMs: 120_000,
@@ -45,6 +49,14 @@ describe('process lifecycle', { timeout: 240_000 }, () => {
 
     const { stdout: status } = await stackScript('status').catch((e: { stdout: string }) => e); // exit 1: the managed copies are stopped
     for (const port of [...Object.values(ports), 3207]) expect(status).toContain(`127.0.0.1:${port}`);
+
+    // Probes and pollers are logged at debug: `npm start`'s terminal shows what happens to orders.
+    for (let i = 0; i < 5; i++)
+      for (const path of ['/lag', '/metrics', '/healthz', '/readyz']) await (await fetch(`http://127.0.0.1:${ports.RELAY_PORT}${path}`)).arrayBuffer();
+    await (await fetch(`http://127.0.0.1:${ports.ORDER_PORT}/orders/not-an-id`)).arrayBuffer();
+    await waitFor(async () => out.includes('/orders/:id'), { what: 'the order request logged', timeoutMs: 5_000 });
+    const polled = out.split('\n').filter((l) => /"route":"\/(lag|metrics|healthz|readyz)"/.test(l));
+    expect(polled).toEqual([]);
 
     const { stdout: down } = await stackScript('down');
     expect(down).toMatch(/stopped order-service \(pid \d+/);

@@ -9,7 +9,7 @@ import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type J
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '@shop/testkit/tokens';
 import { pool } from '../support/infra.ts';
-import { startProcess, TEST_LOGS, type RunningProcess } from '../support/processes.ts';
+import { startProcess, TEST_LOGS, waitFor, type RunningProcess } from '../support/processes.ts';
 import { ADMIN, setStock, startStack, uniqueSku, type Stack } from '../support/stack.ts';
 
 const SECRET = 'auth-test-secret-0123456789abcdef0123';
@@ -128,6 +128,26 @@ describe('authentication', { timeout: 180_000 }, () => {
     expect(aliceList.items.map((o) => o.customerId)).toEqual([aliceId, aliceId]);
     const ended = (await (await get(`/orders/${mine.orderId}?waitFor=terminal&timeout=20s`, alice)).json()) as { status: string };
     expect(ended.status).toBe('COMPLETED');
+    // Her payments and notifications too: Bob (or nobody) cannot read them, nor probe for them.
+    for (const service of ['payment-service', 'notification-service'] as const) {
+      const path = `${stack.url(service)}/${service === 'payment-service' ? 'payments' : 'notifications'}?orderId=${mine.orderId}`;
+      await waitFor(async () => (await fetch(path, { headers: alice })).status === 200, { what: `${service} has the order`, timeoutMs: 20_000 });
+      const own = (await (await fetch(path, { headers: alice })).json()) as { charges?: { amountCents: number }[]; notifications?: unknown[] };
+      expect(own.charges ?? own.notifications).toHaveLength(1);
+      expect({
+        service,
+        bob: (await fetch(path, { headers: bob })).status,
+        anonymous: (await fetch(path)).status,
+        admin: (await fetch(path, { headers: ADMIN })).status,
+      }).toEqual({
+        service,
+        bob: 404,
+        anonymous: 401,
+        admin: 200,
+      });
+      const unknown = path.replace(mine.orderId, randomUUID());
+      expect((await fetch(unknown, { headers: bob })).status).toBe(404); // the same answer as for an order that is not Bob's
+    }
     // An admin (JWT with the admin role, or the admin token) reads any customer's order.
     expect((await get(`/orders/${mine.orderId}`, await as('support-1', ['admin']))).status).toBe(200);
     expect((await get(`/orders?customerId=${aliceId}`, ADMIN)).status).toBe(200);

@@ -171,12 +171,17 @@ export async function productRoutes(fastify: FastifyInstance, opts: { prisma: Db
     },
   );
 
-  app.get('/products/:sku', { schema: { params: Params, response: responses({ 200: ProductViewSchema }) } }, async (request, reply) => {
-    const { sku } = request.params;
-    const cached = await cache.get(sku);
-    if (cached) return sendView(reply, 200, cached);
-    const product = await prisma.product.findUnique({ where: { sku } });
-    if (!product) throw notFound(`product ${sku}`);
-    return send(reply, 200, product);
-  });
+  // The catalog is public: what a product is, what it costs, how many are available.
+  app.get(
+    '/products/:sku',
+    { config: { auth: 'public' }, schema: { params: Params, response: responses({ 200: ProductViewSchema }) } },
+    async (request, reply) => {
+      const { sku } = request.params;
+      const cached = await cache.get(sku);
+      if (cached) return sendView(reply, 200, cached);
+      const product = await prisma.product.findUnique({ where: { sku } });
+      if (!product) throw notFound(`product ${sku}`);
+      return send(reply, 200, product);
+    },
+  );
 }

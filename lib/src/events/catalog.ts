@@ -50,7 +50,17 @@ export const EVENTS = {
     }),
   ),
   // The token as the client sent it never leaves order-service: payment-service opens the sealed form.
-  PaymentRequested: spec('order', Type.Object({ orderId: OrderId, amountCents: Count, currency: Type.String(), sealedPaymentToken: Type.String() })),
+  // customerId: whose payment it is (payment-service shows it to that customer only).
+  PaymentRequested: spec(
+    'order',
+    Type.Object({
+      orderId: OrderId,
+      customerId: Type.String({ minLength: 1 }),
+      amountCents: Count,
+      currency: Type.String(),
+      sealedPaymentToken: Type.String(),
+    }),
+  ),
   OrderCompleted: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), totalCents: Count })),
   OrderCancelled: spec('order', Type.Object({ orderId: OrderId, customerId: Type.String(), reason: CancelReasonSchema })),
   StockReleaseRequested: spec('order', OfOrder),

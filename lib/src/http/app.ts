@@ -10,6 +10,7 @@ import { errorHandler, sendProblem } from './problem.ts';
 import { traceRequests } from './tracing.ts';
 import { withTimeout } from '../timeout.ts';
 import { AppError } from '../errors.ts';
+import { AUTH_KINDS } from './auth.ts';
 import { parseJsonBody, UNHOLDABLE_MESSAGE, unholdableField } from './strict-json.ts';
 
 export type ReadinessCheck = () => Promise<void>;
@@ -58,6 +59,14 @@ export function createApp(options: AppOptions): FastifyInstance {
     disableRequestLogging: true,
   });
   app.setValidatorCompiler(validatorCompiler());
+  // Deny by default: a route that does not say who may call it is a start-up error, not an open door.
+  app.addHook('onRoute', (route) => {
+    const auth = route.config?.auth;
+    if (!auth || !AUTH_KINDS.includes(auth))
+      throw new Error(`${String(route.method)} ${route.url}: config.auth must say who may call it (${AUTH_KINDS.join(', ')})`);
+    // The OpenAPI document (/docs) says which routes want a bearer token.
+    route.schema = { ...route.schema, security: auth === 'public' ? [] : [{ bearer: [] }] };
+  });
 
   // OpenAPI 3.1 generated from the route schemas, served at /docs (JSON).
   void app.register(swagger, {
@@ -101,8 +110,9 @@ export function createApp(options: AppOptions): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
     duration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    // Probes and pollers ask every second or so: at info they would drown what happens to orders.
-    const level = POLLED_ROUTES.has(route) && reply.statusCode < 500 ? 'debug' : 'info';
+    // Probes and pollers ask every second or so: at info they would drown what happens to orders
+    // (a 503 from /readyz is the probe doing its job while a dependency is away).
+    const level = POLLED_ROUTES.has(route) ? 'debug' : 'info';
     request.log[level]({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
   app.addHook('onSend', async (request, reply) => {
@@ -110,9 +120,11 @@ export function createApp(options: AppOptions): FastifyInstance {
   });
 
   // The runtime is part of health: operators check a rollout's Node line here.
-  app.get('/healthz', async () => ({ status: 'ok', service: options.service, node: process.version }));
+  // Probes and scrapers call these without credentials (keep them off the public network).
+  const probe = { config: { auth: 'public' as const } };
+  app.get('/healthz', probe, async () => ({ status: 'ok', service: options.service, node: process.version }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', probe, async (_request, reply) => {
     const checks = Object.entries(options.readiness ?? {});
     const results = await Promise.all(
       checks.map(async ([name, check]) => {
@@ -130,9 +142,9 @@ export function createApp(options: AppOptions): FastifyInstance {
       .send({ ready, service: options.service, checks: Object.fromEntries(results) as Record<string, { ok: boolean; error?: string }> });
   });
 
-  app.get('/docs', async () => app.swagger());
+  app.get('/docs', probe, async () => app.swagger());
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', probe, async (_request, reply) => {
     reply.type(options.registry.contentType);
     return options.registry.metrics();
   });

@@ -1,6 +1,8 @@
-// Who is calling, for every route that says so in its config: `auth: 'customer'` (the customer
-// routes) or `auth: 'admin'` (stock writes, DLQ replay). Runs on onRequest, before the body is
-// even read, so a refused caller costs no parsing and writes nothing. README, "Authentication".
+// Who is calling. Every route says who may call it in its config (createApp refuses a route that
+// does not): `auth: 'public'` (probes, the catalog, the console's login), `auth: 'customer'` (the
+// customer routes) or `auth: 'admin'` (stock writes, DLQ replay, the console). Runs on onRequest,
+// before the body is even read, so a refused caller costs no parsing and writes nothing.
+// docs/http-api.md, "Authentication".
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -12,9 +14,13 @@ import { counter } from './metrics.ts';
 
 export type { Principal } from '../auth/verifier.ts';
 
+/** Who may call a route: anyone, a customer (their own data; an admin too), or an admin only. */
+export type AuthKind = 'public' | 'customer' | 'admin';
+export const AUTH_KINDS: readonly AuthKind[] = ['public', 'customer', 'admin'];
+
 declare module 'fastify' {
   interface FastifyContextConfig {
-    auth?: 'customer' | 'admin';
+    auth?: AuthKind;
   }
   interface FastifyRequest {
     /** The verified caller; undefined on a customer route with AUTH_MODE=off (anyone). */
@@ -41,14 +47,11 @@ async function plugin(app: FastifyInstance, opts: AuthOptions & { registry: Regi
     return given.length === adminToken.length && timingSafeEqual(given, adminToken);
   };
 
-  // The OpenAPI document (/docs) says which routes want a bearer token.
-  app.addHook('onRoute', (route) => {
-    if (route.config?.auth) route.schema = { ...route.schema, security: [{ bearer: [] }] };
-  });
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request, reply) => {
     const needs = request.routeOptions.config.auth;
-    if (!needs) return;
+    // Public, or already known (the console's session cookie, read before this hook).
+    if (needs === 'public' || needs === undefined || request.principal) return;
     const header = request.headers.authorization;
     if (header === undefined) {
       if (needs === 'customer' && !verifier) return;
@@ -91,6 +94,17 @@ export const authentication = fp(plugin, { name: 'authentication', fastify: '5.x
 export function mayAccess(request: FastifyRequest, customerId: string): boolean {
   const p = request.principal;
   return p === undefined || p.kind === 'admin' || p.customerId === customerId;
+}
+
+/**
+ * For reads of an order's records kept by another service (payments, notifications): a customer
+ * sees them only when every record is theirs, and gets 404 otherwise (none yet, or another's),
+ * as for an order that does not exist, so ids cannot be probed. An admin sees all.
+ */
+export function assertOwnRecords(request: FastifyRequest, owners: readonly (string | null)[], what: string): void {
+  const p = request.principal;
+  if (p?.kind !== 'customer') return;
+  if (owners.length === 0 || owners.some((owner) => owner !== p.customerId)) throw new AppError('not_found', `${what} not found`, { status: 404 });
 }
 
 /**

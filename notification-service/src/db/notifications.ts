@@ -17,13 +17,15 @@ export async function loadNotified(tx: Tx, orderIds: string[]): Promise<Set<stri
 export async function recordNotifications(tx: Tx, channel: string, notices: readonly (Notice & { id: string })[]): Promise<number> {
   if (notices.length === 0) return 0;
   return tx.$executeRawUnsafe(
-    `INSERT INTO notifications (id, order_id, status, channel, message)
-     SELECT n.id, n.order_id, n.status, $1, n.message FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[]) AS n(id, order_id, status, message)
+    `INSERT INTO notifications (id, order_id, customer_id, status, channel, message)
+     SELECT n.id, n.order_id, n.customer_id, n.status, $1, n.message
+       FROM unnest($2::uuid[], $3::uuid[], $6::text[], $4::text[], $5::text[]) AS n(id, order_id, customer_id, status, message)
      ON CONFLICT (order_id, status) DO NOTHING`,
     channel,
     notices.map((n) => n.id),
     notices.map((n) => n.orderId),
     notices.map((n) => n.status),
     notices.map((n) => n.message),
+    notices.map((n) => n.customerId),
   );
 }

@@ -21,6 +21,8 @@ export function cancelledMessage(orderId: string, reason: CancelReason): string 
 /** What one terminal status of an order tells its customer. */
 export interface Notice {
   orderId: string;
+  /** Whose order it is: the only customer who may read the notice. */
+  customerId: string;
   status: 'COMPLETED' | 'CANCELLED';
   message: string;
 }
@@ -29,9 +31,19 @@ export interface Notice {
 export function noticeOf(event: OrderEvent): Notice | undefined {
   switch (event.type) {
     case 'OrderCompleted':
-      return { orderId: event.payload.orderId, status: 'COMPLETED', message: completedMessage(event.payload.orderId, event.payload.totalCents) };
+      return {
+        orderId: event.payload.orderId,
+        customerId: event.payload.customerId,
+        status: 'COMPLETED',
+        message: completedMessage(event.payload.orderId, event.payload.totalCents),
+      };
     case 'OrderCancelled':
-      return { orderId: event.payload.orderId, status: 'CANCELLED', message: cancelledMessage(event.payload.orderId, event.payload.reason) };
+      return {
+        orderId: event.payload.orderId,
+        customerId: event.payload.customerId,
+        status: 'CANCELLED',
+        message: cancelledMessage(event.payload.orderId, event.payload.reason),
+      };
     case 'OrderCreated':
     case 'PaymentRequested':
     case 'StockReleaseRequested':

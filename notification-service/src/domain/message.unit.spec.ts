@@ -8,11 +8,13 @@ describe('noticeOf', () => {
   it('tells the customer of each terminal status, with the amount or the reason', () => {
     expect(noticeOf({ type: 'OrderCompleted', payload: { orderId, customerId: 'c', totalCents: 1250 } })).toEqual({
       orderId,
+      customerId: 'c',
       status: 'COMPLETED',
       message: `Your order ${orderId} is confirmed (12.50).`,
     });
     expect(noticeOf({ type: 'OrderCancelled', payload: { orderId, customerId: 'c', reason: 'OUT_OF_STOCK' } })).toEqual({
       orderId,
+      customerId: 'c',
       status: 'CANCELLED',
       message: `Your order ${orderId} was cancelled: an item is out of stock.`,
     });
@@ -21,7 +23,7 @@ describe('noticeOf', () => {
   it('tells nothing of the steps in between', () => {
     const between: OrderEvent[] = [
       { type: 'OrderCreated', payload: { orderId, customerId: 'c', currency: 'EUR', items: [{ sku: 's', quantity: 1 }] } },
-      { type: 'PaymentRequested', payload: { orderId, amountCents: 1, currency: 'EUR', sealedPaymentToken: 'v1.x.y.z' } },
+      { type: 'PaymentRequested', payload: { orderId, customerId: 'c', amountCents: 1, currency: 'EUR', sealedPaymentToken: 'v1.x.y.z' } },
       { type: 'StockReleaseRequested', payload: { orderId } },
       { type: 'PaymentCancellationRequested', payload: { orderId, reason: 'TIMEOUT' } },
     ];

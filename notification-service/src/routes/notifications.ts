@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { assertOwnRecords } from '@shop/lib/http/auth';
 import { responses, Uuid } from '@shop/lib/http/schemas';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 
@@ -21,10 +22,19 @@ export async function notificationRoutes(fastify: FastifyInstance, opts: { prism
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/notifications',
-    { schema: { querystring: Query, response: responses({ 200: Type.Object({ orderId: Type.String(), notifications: Type.Array(Item) }) }) } },
+    {
+      // The customer of the order, or an admin (lib/src/http/auth.ts, assertOwnRecords).
+      config: { auth: 'customer' },
+      schema: { querystring: Query, response: responses({ 200: Type.Object({ orderId: Type.String(), notifications: Type.Array(Item) }) }, [400, 401, 404]) },
+    },
     async (request) => {
       const { orderId } = request.query;
       const rows = await opts.prisma.notification.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } });
+      assertOwnRecords(
+        request,
+        rows.map((n) => n.customerId),
+        `notifications of order ${orderId}`,
+      );
       return {
         orderId,
         notifications: rows.map((n) => ({

@@ -152,7 +152,7 @@ export function decide(state: OrderState, message: OrderMessage): Decision {
             events: [
               {
                 type: 'PaymentRequested',
-                payload: { orderId, amountCents: message.totalCents, currency: state.currency, sealedPaymentToken: state.sealedPaymentToken },
+                payload: { orderId, customerId, amountCents: message.totalCents, currency: state.currency, sealedPaymentToken: state.sealedPaymentToken },
               },
             ],
           };

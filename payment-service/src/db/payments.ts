@@ -10,15 +10,20 @@ import type { Payment, PaymentBook, PaymentStatus } from '../domain/payment.ts';
  * PENDING. Returns those orders with their try number; the others are settled (or voided) and
  * are never charged again.
  */
-export async function startCharges(db: SqlDatabase, charges: { orderId: string; amountCents: number; currency: string }[]): Promise<Map<string, number>> {
+export async function startCharges(
+  db: SqlDatabase,
+  charges: { orderId: string; customerId: string; amountCents: number; currency: string }[],
+): Promise<Map<string, number>> {
   const sorted = [...charges].sort((a, b) => (a.orderId < b.orderId ? -1 : 1));
   return db.transaction(async (tx) => {
     await tx.$executeRawUnsafe(
-      `INSERT INTO payments (id, order_id, amount_cents, currency, status)
-       SELECT id, order_id, amount_cents, currency, 'PENDING' FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[]) AS c(id, order_id, amount_cents, currency)
+      `INSERT INTO payments (id, order_id, customer_id, amount_cents, currency, status)
+       SELECT id, order_id, customer_id, amount_cents, currency, 'PENDING'
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[]) AS c(id, order_id, customer_id, amount_cents, currency)
        ON CONFLICT (order_id) DO NOTHING`,
       sorted.map(() => uuidv7()),
       sorted.map((c) => c.orderId),
+      sorted.map((c) => c.customerId),
       sorted.map((c) => c.amountCents),
       sorted.map((c) => c.currency),
     );

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { assertOwnRecords } from '@shop/lib/http/auth';
 import { responses, Uuid } from '@shop/lib/http/schemas';
 import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 
@@ -24,9 +25,11 @@ export async function paymentRoutes(fastify: FastifyInstance, opts: { prisma: Db
   app.get(
     '/payments',
     {
+      // The customer of the order, or an admin (lib/src/http/auth.ts, assertOwnRecords).
+      config: { auth: 'customer' },
       schema: {
         querystring: Query,
-        response: responses({ 200: Type.Object({ orderId: Type.String(), charges: Type.Array(Charge), refunds: Type.Array(Refund) }) }),
+        response: responses({ 200: Type.Object({ orderId: Type.String(), charges: Type.Array(Charge), refunds: Type.Array(Refund) }) }, [400, 401, 404]),
       },
     },
     async (request) => {
@@ -35,6 +38,11 @@ export async function paymentRoutes(fastify: FastifyInstance, opts: { prisma: Db
         opts.prisma.payment.findMany({ where: { orderId } }),
         opts.prisma.refund.findMany({ where: { orderId }, orderBy: { createdAt: 'asc' } }),
       ]);
+      assertOwnRecords(
+        request,
+        charges.map((c) => c.customerId),
+        `payments of order ${orderId}`,
+      );
       return {
         orderId,
         charges: charges.map((p) => ({

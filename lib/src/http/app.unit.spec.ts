@@ -1,0 +1,13 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../logger.ts';
+import { createApp } from './app.ts';
+
+describe('createApp', () => {
+  it('refuses a route that does not say who may call it (deny by default)', async () => {
+    const app = createApp({ service: 'test', logger: createLogger('test', 'silent'), registry: new Registry() });
+    expect(() => app.get('/open', async () => 'anyone')).toThrow(/config\.auth must say who may call it/);
+    expect(() => app.get('/guarded', { config: { auth: 'admin' } }, async () => 'admin')).not.toThrow();
+    await app.close();
+  });
+});
