@@ -49,11 +49,14 @@ const ORDER = new URL(ORDER_URL);
 /** `{ authorization }` of a customer's token (minted once per customer, as a client keeps its token). */
 export const customerAuth = customerTokens();
 
+let placed = 0;
 /** Places one order; resolves with its id and the request latency in ms (status 0: no answer). */
 export async function place(sku: string): Promise<{ orderId?: string; ms: number; status: number }> {
-  const auth = await customerAuth('bench');
+  // A thousand customers take turns, as a shop's load comes from many (each under its own limits).
+  const customer = `bench-${placed++ % 1000}`;
+  const auth = await customerAuth(customer);
   const t0 = performance.now();
-  const body = JSON.stringify({ customerId: 'bench', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] });
+  const body = JSON.stringify({ customerId: customer, currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] });
   return new Promise((resolve) => {
     const req = http.request(
       {

@@ -12,26 +12,28 @@ import { median, percentile, table } from './stats.ts';
 type Mode = 'events' | 'long poll' | 'poll';
 const COUNTERS = ['order_view_database_reads_total'] as const;
 
-async function place(sku: string): Promise<string | undefined> {
+// Each simulated client is its own customer: the per-client caps (open waits, orders per minute)
+// apply to one customer, not to the whole load.
+async function place(sku: string, customer: string): Promise<string | undefined> {
   const res = await fetch(`${ORDER_URL}/orders`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...(await customerAuth('waiter')) },
-    body: JSON.stringify({ customerId: 'waiter', currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] }),
+    headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), ...(await customerAuth(customer)) },
+    body: JSON.stringify({ customerId: customer, currency: 'EUR', paymentToken: 'tok_ok', items: [{ sku, quantity: 1 }] }),
   });
   const body = (await res.json()) as { orderId?: string };
   return res.status === 201 ? body.orderId : undefined;
 }
 
 /** Waits until the order is terminal; the number of HTTP requests it took. */
-async function waitEnd(id: string, mode: Mode): Promise<number> {
+async function waitEnd(id: string, mode: Mode, customer: string): Promise<number> {
   if (mode === 'events') {
-    const res = await fetch(`${ORDER_URL}/orders/${id}/events`, { headers: await customerAuth('waiter'), signal: AbortSignal.timeout(60_000) });
+    const res = await fetch(`${ORDER_URL}/orders/${id}/events`, { headers: await customerAuth(customer), signal: AbortSignal.timeout(60_000) });
     for await (const chunk of res.body!) if (/"status":"(COMPLETED|CANCELLED)"/.test(Buffer.from(chunk).toString())) break;
     return 1;
   }
   for (let requests = 1; ; requests++) {
     const url = mode === 'long poll' ? `${ORDER_URL}/orders/${id}?waitFor=terminal&timeout=20s` : `${ORDER_URL}/orders/${id}`;
-    const { status } = (await (await fetch(url, { headers: await customerAuth('waiter') })).json()) as { status: string };
+    const { status } = (await (await fetch(url, { headers: await customerAuth(customer) })).json()) as { status: string };
     if (status === 'COMPLETED' || status === 'CANCELLED') return requests;
     if (mode === 'poll') await new Promise((r) => setTimeout(r, 100));
   }
@@ -67,9 +69,9 @@ async function window(clients: number, rate: number, seconds: number, modes: Mod
       await new Promise((r) => setTimeout(r, (c / clients) * cycleMs));
       while (performance.now() < end) {
         const cycleStart = performance.now();
-        const id = await place(sku);
+        const id = await place(sku, `waiter-${c}`);
         if (id) {
-          const waited = await waitEnd(id, mode); // before the +=: `requests += await …` would add to a stale value
+          const waited = await waitEnd(id, mode, `waiter-${c}`); // before the +=: `requests += await …` would add to a stale value
           requests += 1 + waited;
           latencies.push(performance.now() - cycleStart);
         }

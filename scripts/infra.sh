@@ -137,12 +137,26 @@ apply_migrations() {
 # ---------------------------------------------------------------- Redis
 redis_up() { redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
 
+# Redis holds Idempotency-Keys beside caches: bounded memory, and when it is full it refuses
+# writes (the services answer 503, or fall back to the database's key) instead of evicting a key
+# that a retry would then miss. REDIS_MAXMEMORY (default 256mb) is applied to a running Redis too.
+REDIS_MAXMEMORY="${REDIS_MAXMEMORY:-256mb}"
+redis_limits() {
+  local current
+  current=$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" config get maxmemory-policy | tail -1)
+  redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" config set maxmemory "$REDIS_MAXMEMORY" >/dev/null
+  redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" config set maxmemory-policy noeviction >/dev/null
+  [ "$current" = noeviction ] || log "Redis: maxmemory $REDIS_MAXMEMORY, policy noeviction (was $current)"
+}
+
 ensure_redis() {
-  redis_up && return 0
-  log "starting Redis"
-  redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --save "" --appendonly no \
-    --dir /tmp --logfile "$LOGS/redis.log" >&2
-  wait_for "Redis" 30 redis_up
+  if ! redis_up; then
+    log "starting Redis"
+    redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --save "" --appendonly no \
+      --dir /tmp --logfile "$LOGS/redis.log" >&2
+    wait_for "Redis" 30 redis_up
+  fi
+  redis_limits
 }
 
 redis_stop() { redis_up && redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; }

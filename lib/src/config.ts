@@ -84,6 +84,11 @@ export function readCommonConfig(env: EnvReader) {
     redisUrl: env.str('REDIS_URL', 'redis://127.0.0.1:6379'),
     host: env.str('HOST', '127.0.0.1'),
     topicPartitions: env.int('TOPIC_PARTITIONS', 6, { min: 1, max: 1000 }),
+    // A client gets this long to send its headers, and its whole request (a slow body holds a socket).
+    http: {
+      headersTimeoutMs: env.int('HTTP_HEADERS_TIMEOUT_MS', 5_000, { min: 100, max: 120_000 }),
+      requestTimeoutMs: env.int('HTTP_REQUEST_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    },
     // How long a SIGTERM may take in all; what is not closed by then is abandoned (lib/src/lifecycle.ts).
     shutdownGraceMs: env.int('SHUTDOWN_GRACE_MS', 5_000, { min: 100, max: 120_000 }),
   };

@@ -72,6 +72,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   const databaseUrl = serviceDatabaseUrl(def.database, env);
   const idempotencyTtlSeconds = env.int('IDEMPOTENCY_TTL_S', 86_400, { min: 1 });
   const idempotencyLockSeconds = env.int('IDEMPOTENCY_LOCK_S', 10, { min: 1 });
+  const idempotencyFailedTtlSeconds = env.int('IDEMPOTENCY_FAILED_TTL_S', 60, { min: 1 });
   const retry = readRetryPolicy(env);
   const kafkaStartupMs = env.int('KAFKA_STARTUP_TIMEOUT_MS', 120_000, { min: 0 });
   const commitIntervalMs = env.int('CONSUMER_COMMIT_INTERVAL_MS', 250, { min: 10, max: 60_000 });
@@ -110,6 +111,7 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
     service: def.name,
     logger,
     registry,
+    timeouts: common.http,
     readiness: {
       database: async () => void (await prisma.$queryRawUnsafe('SELECT 1')),
       redis: async () => void (await redis.ping()),
@@ -122,7 +124,13 @@ export async function runService<P extends PrismaLike>(def: ServiceDefinition<P>
   });
 
   await app.register(authentication, { ...auth, registry });
-  await app.register(idempotency, { redis, service: def.name, ttlSeconds: idempotencyTtlSeconds, lockSeconds: idempotencyLockSeconds });
+  await app.register(idempotency, {
+    redis,
+    service: def.name,
+    ttlSeconds: idempotencyTtlSeconds,
+    failedTtlSeconds: Math.min(idempotencyFailedTtlSeconds, idempotencyTtlSeconds),
+    lockSeconds: idempotencyLockSeconds,
+  });
 
   const ctx: ServiceContext<P> = {
     name: def.name,

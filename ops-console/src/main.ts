@@ -39,7 +39,7 @@ const admin = kafka.admin();
 const pools = new Map(databases.map(([name, url]) => [name as string, new pg.Pool({ connectionString: url, max: 2 })]));
 for (const pool of pools.values()) pool.on('error', () => undefined);
 
-const app = createApp({ service: 'ops-console', logger, registry });
+const app = createApp({ service: 'ops-console', logger, registry, timeouts: common.http });
 const monitor = new DashboardMonitor(relayUrl, admin, serviceUrls);
 const deadLetters = new DeadLetters(kafka, admin);
 // The session cookie first: a signed-in admin needs no bearer token on each request.

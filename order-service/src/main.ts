@@ -12,6 +12,7 @@ import { orderRoutes } from './routes/orders.ts';
 import { orderStatusRoutes } from './routes/order-status.ts';
 import { OrderReader, type VersionedView } from './handlers/order-view.ts';
 import { StatusFeed } from './handlers/status-feed.ts';
+import { WaitSlots } from './handlers/wait-slots.ts';
 import { FencedCache } from '@shop/lib/cache';
 import { counter, prom } from '@shop/lib/http/metrics';
 
@@ -30,7 +31,9 @@ await runService<PrismaClient>({
     };
     const sweepMs = env.int('ORDER_DEADLINE_SWEEP_MS', 1_000, { min: 50 });
     const faultKillAfterCommit = env.bool('FAULT_KILL_AFTER_ORDER_COMMIT', false);
-    const rateLimitPerMinute = env.int('ORDER_RATE_LIMIT_PER_MIN', 0, { min: 0 });
+    // Per customer, across every instance (Redis): one customer's flood meets its own limit long
+    // before it could fill the backlog and close the door for everyone. 0 turns it off.
+    const rateLimitPerMinute = env.int('ORDER_RATE_LIMIT_PER_MIN', 600, { min: 0 });
     const admission = {
       lateMs: env.int('ORDER_ADMISSION_LATE_MS', 5_000, { min: 1 }),
       maxLate: env.int('ORDER_ADMISSION_MAX_LATE', 200, { min: 0 }),
@@ -44,6 +47,7 @@ await runService<PrismaClient>({
     const terminalTtlSeconds = env.int('ORDER_CACHE_TERMINAL_TTL_S', 3_600, { min: 1, max: 604_800 });
     const recheckMs = env.int('ORDER_WAIT_RECHECK_MS', 5_000, { min: 100, max: 60_000 });
     const maxStreamMs = env.int('ORDER_EVENTS_MAX_STREAM_MS', 300_000, { min: 1_000, max: 3_600_000 });
+    const waitSlots = new WaitSlots(env.int('ORDER_MAX_WAITS_PER_CLIENT', 20, { min: 1, max: 10_000 }));
     // Group commit of placements (handlers/placements.ts; measured in BENCHMARKS.md, "End to end").
     const placement = {
       statements: env.int('ORDER_PLACEMENT_STATEMENTS', 2, { min: 1, max: 64 }),
@@ -81,6 +85,7 @@ await runService<PrismaClient>({
       prisma: ctx.prisma,
       sql: ctx.sql,
       placements: new Placements(ctx.sql, ctx.registry, placement),
+      redis: ctx.redis,
       deadlines,
       idempotencyTtlMs: ctx.idempotencyTtlSeconds * 1000,
       faultKillAfterCommit,
@@ -90,8 +95,9 @@ await runService<PrismaClient>({
       feed,
       recheckMs,
       paymentTokenKey,
+      waitSlots,
     });
-    await ctx.app.register(orderStatusRoutes, { reader, feed, recheckMs, maxStreamMs });
+    await ctx.app.register(orderStatusRoutes, { reader, feed, recheckMs, maxStreamMs, waitSlots });
     await ctx.consume([TOPICS.inventory, TOPICS.payment], workflowHandler(ctx.sql, deadlines, feed));
     ctx.onClose('deadline sweeper', startDeadlineSweeper(ctx.sql, ctx.logger, sweepMs, deadlines, feed));
   },

@@ -16,6 +16,7 @@ export interface RelayConfig {
   host: string;
   logLevel: string;
   shutdownGraceMs: number;
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
   kafkaBrokers: string[];
   topicPartitions: number;
   sources: DatabaseSource[];
@@ -79,6 +80,7 @@ export function readRelayConfig(env = new EnvReader()): RelayConfig {
     kafkaBrokers: common.kafkaBrokers,
     topicPartitions: common.topicPartitions,
     shutdownGraceMs: common.shutdownGraceMs,
+    http: common.http,
     sources,
     topicMap,
     batchMaxMessages: env.int('RELAY_BATCH_MAX_MESSAGES', 5000, { min: 1, max: 100_000 }),

@@ -46,6 +46,7 @@ const app = createApp({
   service: 'outbox-relay',
   logger,
   registry,
+  timeouts: config.http,
   readiness: {
     kafka: () => publishers[0].isReachable(),
     // Ready when every slot is either streamed by us or by a healthy peer (we are its standby).

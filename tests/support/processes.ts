@@ -87,7 +87,19 @@ async function spawnProcess(name: string, opts: { env?: Record<string, string>; 
   const child = spawn(process.execPath, [join(REPO_ROOT, name, 'src', 'main.ts')], {
     cwd: REPO_ROOT,
     // Customer routes take anyone (AUTH_MODE=off) unless a test turns authentication on (auth.e2e).
-    env: { ...process.env, LOG_LEVEL: 'info', ADMIN_TOKEN: 'test-admin-token', AUTH_MODE: 'off', EXIT_WITH_PARENT: '1', ...opts.env, PORT: String(port) },
+    // Without tokens every request is one client (127.0.0.1): the per-client caps are lifted here
+    // and set by the tests that prove them (limits.e2e).
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      ADMIN_TOKEN: 'test-admin-token',
+      AUTH_MODE: 'off',
+      EXIT_WITH_PARENT: '1',
+      ORDER_RATE_LIMIT_PER_MIN: '0',
+      ORDER_MAX_WAITS_PER_CLIENT: '10000',
+      ...opts.env,
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);

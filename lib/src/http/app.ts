@@ -22,6 +22,8 @@ export interface AppOptions {
   /** Named dependencies; /readyz is 200 only when every check resolves in time. */
   readiness?: Record<string, ReadinessCheck>;
   bodyLimit?: number;
+  /** HTTP_HEADERS_TIMEOUT_MS / HTTP_REQUEST_TIMEOUT_MS: how long a client may take to send a request. */
+  timeouts: { headersTimeoutMs: number; requestTimeoutMs: number };
 }
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -57,6 +59,15 @@ export function createApp(options: AppOptions): FastifyInstance {
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
     },
     disableRequestLogging: true,
+    // Receiving a request is bounded (a response, a long poll or an event stream is not): a
+    // client that trickles its headers or body is answered 408 and its socket closed. Node checks
+    // those deadlines every connectionsCheckingInterval (30 s by default: too coarse for them).
+    requestTimeout: options.timeouts.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(options.timeouts.headersTimeoutMs, options.timeouts.requestTimeoutMs),
+      requestTimeout: options.timeouts.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, options.timeouts.headersTimeoutMs / 4)),
+    },
   });
   app.setValidatorCompiler(validatorCompiler());
   // Deny by default: a route that does not say who may call it is a start-up error, not an open door.

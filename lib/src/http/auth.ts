@@ -90,6 +90,15 @@ async function plugin(app: FastifyInstance, opts: AuthOptions & { registry: Regi
 /** Registered once per app, before the routes (not encapsulated: its hook sees every route). */
 export const authentication = fp(plugin, { name: 'authentication', fastify: '5.x' });
 
+/**
+ * Who a request counts against, for what is kept per caller (Idempotency-Keys, rate limits, open
+ * waits): the token's customer or admin, or the remote address when there is no token (AUTH_MODE=off).
+ */
+export function callerOf(request: FastifyRequest): string {
+  const p = request.principal;
+  return p?.kind === 'customer' ? `customer:${p.customerId}` : p?.kind === 'admin' ? `admin:${p.actor}` : `ip:${request.ip}`;
+}
+
 /** May this caller see and act on an order of `customerId`? (Anyone with AUTH_MODE=off.) */
 export function mayAccess(request: FastifyRequest, customerId: string): boolean {
   const p = request.principal;

@@ -8,12 +8,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
+import { callerOf } from './auth.ts';
 
 export interface IdempotencyOptions {
   redis: Redis;
   service: string;
   /** How long a completed response is replayed (IDEMPOTENCY_TTL_S, default 24 h). */
   ttlSeconds: number;
+  /** How long a 4xx response is replayed (IDEMPOTENCY_FAILED_TTL_S): a refused request holds its key briefly. */
+  failedTtlSeconds: number;
   /** How long an in-flight claim lives, so a crashed request frees its key (IDEMPOTENCY_LOCK_S). */
   lockSeconds: number;
 }
@@ -31,6 +34,7 @@ declare module 'fastify' {
     idempotency?: RouteIdempotency;
   }
   interface FastifyRequest {
+    /** `key`: the client's Idempotency-Key scoped to the caller (what a route stores, e.g. under a unique index). */
     idempotency?: { key: string; redisKey?: string; fingerprint: string };
   }
 }
@@ -84,8 +88,11 @@ async function plugin(app: FastifyInstance, opts: IdempotencyOptions) {
     const path = request.url.split('?')[0];
     const print = fingerprint(request.method, path, request.body);
     const route = `${request.method} ${request.routeOptions.url}`;
-    const redisKey = `idem:${opts.service}:${route}:${key}`;
-    request.idempotency = { key, fingerprint: print };
+    // A key is the caller's own, per route (as the payment APIs scope theirs): another caller's
+    // same key is a different key, so it can neither replay nor squat the first caller's.
+    const scoped = `${createHash('sha256').update(callerOf(request)).digest('base64url').slice(0, 22)}.${key}`;
+    const redisKey = `idem:${opts.service}:${route}:${scoped}`;
+    request.idempotency = { key: scoped, fingerprint: print };
     const claim: StoredResponse = { state: 'in_flight', fingerprint: print };
     let claimed: string | null;
     try {
@@ -132,7 +139,7 @@ async function plugin(app: FastifyInstance, opts: IdempotencyOptions) {
           location: reply.getHeader('location') as string | undefined,
           body: typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : JSON.stringify(payload),
         };
-        await opts.redis.set(claim.redisKey, JSON.stringify(stored), 'EX', opts.ttlSeconds);
+        await opts.redis.set(claim.redisKey, JSON.stringify(stored), 'EX', reply.statusCode >= 400 ? opts.failedTtlSeconds : opts.ttlSeconds);
       }
     } catch (error) {
       request.log.warn({ err: (error as Error).message }, 'could not store the idempotent response');

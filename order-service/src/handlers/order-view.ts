@@ -88,6 +88,9 @@ export class OrderReader {
       ended = true;
       wake();
     });
+    // The client went away: stop waiting now, not when the timeout runs out.
+    const onAbort = () => wake();
+    signal?.addEventListener('abort', onAbort);
     try {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -103,6 +106,7 @@ export class OrderReader {
         });
       }
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       stop();
     }
   }

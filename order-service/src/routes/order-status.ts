@@ -11,6 +11,7 @@ import { responses } from '@shop/lib/http/schemas';
 import { isTerminal, type OrderStatus } from '../domain/order.ts';
 import type { OrderReader } from '../handlers/order-view.ts';
 import type { StatusFeed } from '../handlers/status-feed.ts';
+import type { WaitSlots } from '../handlers/wait-slots.ts';
 import { OrderIdParams } from './schemas.ts';
 
 export interface OrderStatusRouteOptions {
@@ -20,6 +21,8 @@ export interface OrderStatusRouteOptions {
   recheckMs: number;
   /** A stream ends after this long even if the order has not (the client reconnects). */
   maxStreamMs: number;
+  /** Open long polls and event streams per client (ORDER_MAX_WAITS_PER_CLIENT). */
+  waitSlots: WaitSlots;
 }
 
 const HEARTBEAT_MS = 15_000;
@@ -45,6 +48,13 @@ export async function orderStatusRoutes(fastify: FastifyInstance, opts: OrderSta
         stopWatching();
         throw notFound(`order ${id}`);
       }
+      let release: () => void;
+      try {
+        release = opts.waitSlots.acquire(request, reply);
+      } catch (error) {
+        stopWatching();
+        throw error;
+      }
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -58,6 +68,7 @@ export async function orderStatusRoutes(fastify: FastifyInstance, opts: OrderSta
       const end = () => {
         if (ended) return;
         ended = true;
+        release();
         stopWatching();
         for (const t of timers) clearInterval(t);
         res.end();

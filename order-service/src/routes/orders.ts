@@ -2,6 +2,7 @@ import { traceHeaders } from '@shop/lib/tracing/tracing';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, notFound } from '@shop/lib/errors';
 import { customerFor, mayAccess } from '@shop/lib/http/auth';
@@ -19,6 +20,7 @@ import { changeOrder } from '../handlers/change-order.ts';
 import type { OrderReader } from '../handlers/order-view.ts';
 import { toView } from '../handlers/order-view.ts';
 import type { StatusFeed } from '../handlers/status-feed.ts';
+import type { WaitSlots } from '../handlers/wait-slots.ts';
 import { GetOrderQuery, IdempotencyHeaders, ListOrdersQuery, OrderIdParams, OrderView, PlaceOrderBody } from './schemas.ts';
 
 // The cursor is the last id of a page, opaque to clients. A cursor of the earlier form
@@ -42,7 +44,9 @@ export interface OrderRouteOptions {
   idempotencyTtlMs: number;
   /** Failure injection: SIGKILL this process right after an order commits, before the reply. */
   faultKillAfterCommit: boolean;
-  /** Orders per minute per client (customerId), 0 = off (ORDER_RATE_LIMIT_PER_MIN). */
+  /** Counts placements per customer for the rate limit, across instances. */
+  redis: Redis;
+  /** Orders per minute per customer, 0 = off (ORDER_RATE_LIMIT_PER_MIN). */
   rateLimitPerMinute: number;
   /** Back-pressure: refuses new orders while the workflow is too far behind. */
   door: Door;
@@ -52,6 +56,8 @@ export interface OrderRouteOptions {
   feed: StatusFeed;
   /** How often a waiting request reads again in case a push was lost. */
   recheckMs: number;
+  /** Open long polls and event streams per client (ORDER_MAX_WAITS_PER_CLIENT). */
+  waitSlots: WaitSlots;
   /** Seals the client's payment token before it is stored (lib/src/payment-token.ts). */
   paymentTokenKey: Buffer;
 }
@@ -99,7 +105,13 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
       // After the Idempotency-Key (a replay is served whatever the load; a 503 frees the key again).
       preHandler: [
         async (_request, reply) => opts.door.check(reply),
-        rateLimit({ limit: opts.rateLimitPerMinute, windowMs: 60_000, clientOf: (r) => (r.body as PlaceOrderBody).customerId! }),
+        rateLimit({
+          redis: opts.redis,
+          name: 'orders',
+          limit: opts.rateLimitPerMinute,
+          windowMs: 60_000,
+          clientOf: (r) => (r.body as PlaceOrderBody).customerId!,
+        }),
       ],
       schema: { headers: IdempotencyHeaders, body: PlaceOrderBody, response: responses({ 201: OrderView }, [400, 401, 403, 409, 413, 415, 422, 429, 503]) },
     },
@@ -177,14 +189,22 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
   app.get(
     '/orders/:id',
     { config: { auth: 'customer' }, schema: { params: OrderIdParams, querystring: GetOrderQuery, response: responses({ 200: OrderView }, [400, 401, 404]) } },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params;
       const { waitFor, timeout } = request.query;
       const waitForMs = waitFor === 'terminal' ? waitMs(timeout) : undefined; // a bad timeout is 400 either way
       const entry = await readOwn(request, id);
       // An order that has ended already is the answer to a wait too: no second read.
       if (waitForMs === undefined || isTerminal(entry.view.status as OrderStatus)) return entry.view;
-      return ((await opts.reader.waitTerminal(id, waitForMs, opts.recheckMs)) ?? entry).view;
+      const release = opts.waitSlots.acquire(request, reply);
+      // A client that disconnects ends its wait (and frees its slot) at once.
+      const gone = new AbortController();
+      reply.raw.on('close', () => gone.abort());
+      try {
+        return ((await opts.reader.waitTerminal(id, waitForMs, opts.recheckMs, gone.signal)) ?? entry).view;
+      } finally {
+        release();
+      }
     },
   );
 
