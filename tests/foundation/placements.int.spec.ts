@@ -30,6 +30,7 @@ const newOrder = (key: string | null, fingerprint = 'f1'): NewOrder => {
   return {
     state: placed.state,
     items,
+    actor: 'customer:placements-test',
     idempotency: key ? { key, fingerprint, expiresAt: new Date(Date.now() + 60_000) } : null,
     deadlineAt: new Date(Date.now() + 30_000),
     events: placed.events,

@@ -174,6 +174,41 @@ describe('authentication', { timeout: 180_000 }, () => {
     for (const sub of ['nul\u0000x', 'é'.repeat(128)]) expect((await get('/orders', await as(sub))).status).toBe(401);
   });
 
+  it('audits every admin write on orders, and the history names who acted', async () => {
+    const support = await as('support-7', ['admin']);
+    const carol = `carol-${randomUUID().slice(0, 6)}`;
+    const audits = async (orderId: string) =>
+      (
+        await orders.query<{ actor: string; action: string; after: { reason?: string } }>(
+          'select actor, action, after from admin_audit where subject = $1 order by id',
+          [orderId],
+        )
+      ).rows;
+    const history = async (orderId: string, who: Record<string, string>) =>
+      ((await (await get(`/orders/${orderId}`, who)).json()) as { history: { status: string; reason: string | null; actor: string | null }[] }).history;
+
+    // An admin places for Carol, then cancels: both audited in their transactions, both in the history.
+    const placed = await post('/orders', support, { ...order(carol), paymentToken: 'tok_hang' });
+    expect(placed.status).toBe(201);
+    const { orderId, customerId } = (await placed.json()) as { orderId: string; customerId: string };
+    expect(customerId).toBe(carol);
+    const cancelled = await post(`/orders/${orderId}/cancel`, support);
+    expect(await cancelled.json()).toMatchObject({ status: 'CANCELLED', reason: 'ADMIN_CANCELLED' });
+    expect((await audits(orderId)).map((a) => `${a.actor} ${a.action} ${a.after.reason ?? ''}`.trim())).toEqual([
+      'support-7 order.place',
+      'support-7 order.cancel ADMIN_CANCELLED',
+    ]);
+    const byAdmin = await history(orderId, await as(carol));
+    expect(byAdmin[0]).toMatchObject({ status: 'CREATED', actor: 'admin:support-7' });
+    expect(byAdmin.at(-1)).toMatchObject({ status: 'CANCELLED', reason: 'ADMIN_CANCELLED', actor: 'admin:support-7' });
+
+    // Carol's own cancellation is hers, and writes no audit row.
+    const own = (await (await post('/orders', await as(carol), { ...order(), paymentToken: 'tok_hang' })).json()) as { orderId: string };
+    expect(await (await post(`/orders/${own.orderId}/cancel`, await as(carol))).json()).toMatchObject({ reason: 'CUSTOMER_CANCELLED' });
+    expect(await audits(own.orderId)).toEqual([]);
+    expect((await history(own.orderId, ADMIN)).map((h) => h.actor)).toEqual([`customer:${carol}`, `customer:${carol}`]);
+  });
+
   it('lets an admin JWT change stock, and audits each change in the same transaction', async () => {
     // A product of its own: no order moves it between the writes and their audit rows.
     const audited = uniqueSku('AUDIT');

@@ -30,6 +30,7 @@ const CancelReasonSchema = Type.Union([
   Type.Literal('PAYMENT_DECLINED'),
   Type.Literal('TIMEOUT'),
   Type.Literal('CUSTOMER_CANCELLED'),
+  Type.Literal('ADMIN_CANCELLED'),
   Type.Literal('PRICE_CHANGED'),
   Type.Literal('NOT_PRICED'),
 ]);

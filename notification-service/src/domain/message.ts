@@ -6,6 +6,7 @@ const REASONS: Record<CancelReason, string> = {
   PAYMENT_DECLINED: 'the payment was declined',
   TIMEOUT: 'it could not be completed in time',
   CUSTOMER_CANCELLED: 'you cancelled it',
+  ADMIN_CANCELLED: 'our staff cancelled it; please contact us',
   PRICE_CHANGED: 'a price changed since you saw it; please review the new price',
   NOT_PRICED: 'an item is not for sale in this currency',
 };

@@ -2,6 +2,7 @@ import { eventEnvelope, type CancelReason, type OrderEvent } from '@shop/lib/eve
 import { appendToOutbox, DELETE_ON_INSERT, deleteFromOutbox, outboxInsert, outboxRows } from '@shop/lib/outbox/append';
 import type { SqlDatabase } from '@shop/lib/db/sql';
 import type { TraceHeaders } from '@shop/lib/tracing/tracing';
+import type { AdminAction } from '@shop/lib/db/audit';
 import type { Backlog } from '../domain/admission.ts';
 import type { OrderState, OrderStatus, PlacedLine, Pricing } from '../domain/order.ts';
 import type { Tx } from '@shop/lib/db/prisma';
@@ -10,6 +11,8 @@ import type { PrismaClient as Db } from '../generated/prisma/client.ts';
 export interface Cause {
   eventId: string | null;
   type: string;
+  /** Who asked through the API (`customer:<id>`, `admin:<actor>`); undefined for the workflow itself. */
+  actor?: string;
 }
 
 const toEnvelopes = (orderId: string, events: readonly OrderEvent[], causationId: string | null, trace?: TraceHeaders) =>
@@ -24,6 +27,10 @@ export interface NewOrder {
   events: OrderEvent[];
   /** The request's trace, carried on by the events. */
   trace?: TraceHeaders;
+  /** Who placed it (`customer:<id>`, `admin:<actor>`), for its first history entry. */
+  actor: string;
+  /** An admin placing for a customer: the audit row, written in the same statement as the order. */
+  audit?: AdminAction;
 }
 
 /** What the database gave an inserted order; `key_taken` when a live order holds its Idempotency-Key. */
@@ -52,13 +59,19 @@ export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[])
          FROM jsonb_to_recordset($2::jsonb) AS l(order_id uuid, line_no int, sku text, quantity int)
         WHERE l.order_id IN (SELECT id FROM o)
      ), history AS (
-       INSERT INTO order_history (order_id, status, cause_type) SELECT o.id, 'CREATED', 'PlaceOrder' FROM o
+       INSERT INTO order_history (order_id, status, cause_type, actor)
+       SELECT o.id, 'CREATED', 'PlaceOrder', n.actor FROM o JOIN jsonb_to_recordset($1::jsonb) AS n(id uuid, actor text) ON n.id = o.id
+     ), audit AS (
+       INSERT INTO admin_audit (actor, action, subject, before, after, request_id)
+       SELECT a.actor, a.action, a.subject, a.before, a.after, a.request_id
+         FROM jsonb_to_recordset($4::jsonb) AS a(actor text, action text, subject text, before jsonb, after jsonb, request_id text)
+        WHERE a.subject IN (SELECT id::text FROM o)
      ), events AS (
        ${outboxInsert(3, 'e.aggregate_id IN (SELECT id::text FROM o)')}
      )
      SELECT id::text, created_at, updated_at FROM o`,
     JSON.stringify(
-      orders.map(({ state, idempotency, deadlineAt }) => ({
+      orders.map(({ state, idempotency, deadlineAt, actor }) => ({
         id: state.id,
         customer_id: state.customerId,
         currency: state.currency,
@@ -68,10 +81,27 @@ export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[])
         request_fingerprint: idempotency?.fingerprint ?? null,
         idempotency_expires_at: idempotency?.expiresAt.toISOString() ?? null,
         deadline_at: deadlineAt.toISOString(),
+        actor,
       })),
     ),
     JSON.stringify(orders.flatMap((o) => o.items.map((i, n) => ({ order_id: o.state.id, line_no: n + 1, sku: i.sku, quantity: i.quantity })))),
     outboxRows(envelopes),
+    JSON.stringify(
+      orders.flatMap(({ audit }) =>
+        audit
+          ? [
+              {
+                actor: audit.actor,
+                action: audit.action,
+                subject: audit.subject,
+                before: audit.before ?? null,
+                after: audit.after,
+                request_id: audit.requestId,
+              },
+            ]
+          : [],
+      ),
+    ),
   ] as const;
   type Row = { id: string; created_at: Date; updated_at: Date };
   const rows = DELETE_ON_INSERT
@@ -172,8 +202,8 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<Sto
         WHERE o.id = u.id
         RETURNING o.id, o.status, o.version
      ), h AS (
-       INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type)
-       SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[])
+       INSERT INTO order_history (order_id, status, reason, cause_event_id, cause_type, actor)
+       SELECT * FROM unnest($5::uuid[], $6::text[], $7::text[], $8::uuid[], $9::text[], $15::text[])
      ), p AS (
        UPDATE order_items i SET unit_price_cents = p.price
          FROM unnest($12::uuid[], $13::text[], $14::bigint[]) AS p(order_id, sku, price)
@@ -194,6 +224,7 @@ export async function storeChanges(tx: Tx, changes: StatusChange[]): Promise<Sto
     pricedLines.map((l) => l.orderId),
     pricedLines.map((l) => l.sku),
     pricedLines.map((l) => l.unitPriceCents),
+    changes.map((c) => c.cause.actor ?? null),
   );
   return rows.map((r) => ({ orderId: r.id, status: r.status, version: Number(r.version) }));
 }

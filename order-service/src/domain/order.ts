@@ -62,7 +62,8 @@ export type OrderMessage =
   | { type: 'StockRejected'; reason: StockRejectedReason }
   | { type: 'PaymentCaptured' }
   | { type: 'PaymentDeclined' }
-  | { type: 'CancelOrder' }
+  /** The customer, or an admin on their behalf (the order then says ADMIN_CANCELLED). */
+  | { type: 'CancelOrder'; by: 'customer' | 'admin' }
   | { type: 'DeadlinePassed' };
 
 export type Decision =
@@ -113,6 +114,8 @@ export function placeOrder(input: {
   };
 }
 
+const cancelledBy = (by: 'customer' | 'admin'): CancelReason => (by === 'admin' ? 'ADMIN_CANCELLED' : 'CUSTOMER_CANCELLED');
+
 /** Why inventory refused the stock, as the reason the order is cancelled for. */
 export function cancelReasonOf(reason: StockRejectedReason): CancelReason {
   switch (reason) {
@@ -160,7 +163,7 @@ export function decide(state: OrderState, message: OrderMessage): Decision {
           return cancel(cancelReasonOf(message.reason), []);
         case 'CancelOrder':
           // The reservation may still be on its way: the release leaves a marker that refuses it.
-          return cancel('CUSTOMER_CANCELLED', [releaseStock]);
+          return cancel(cancelledBy(message.by), [releaseStock]);
         case 'DeadlinePassed':
           return cancel('TIMEOUT', [releaseStock]);
         case 'PaymentCaptured':
@@ -182,7 +185,7 @@ export function decide(state: OrderState, message: OrderMessage): Decision {
         case 'PaymentDeclined':
           return cancel('PAYMENT_DECLINED', [releaseStock]);
         case 'CancelOrder':
-          return cancel('CUSTOMER_CANCELLED', [releaseStock, cancelPayment('CUSTOMER_CANCELLED')]);
+          return cancel(cancelledBy(message.by), [releaseStock, cancelPayment(cancelledBy(message.by))]);
         case 'DeadlinePassed':
           return cancel('TIMEOUT', [releaseStock, cancelPayment('TIMEOUT')]);
         case 'StockReserved':

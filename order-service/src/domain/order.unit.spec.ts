@@ -18,7 +18,7 @@ const MESSAGES: Record<OrderMessage['type'], OrderMessage> = {
   StockRejected: { type: 'StockRejected', reason: 'INSUFFICIENT_STOCK' },
   PaymentCaptured: { type: 'PaymentCaptured' },
   PaymentDeclined: { type: 'PaymentDeclined' },
-  CancelOrder: { type: 'CancelOrder' },
+  CancelOrder: { type: 'CancelOrder', by: 'customer' },
   DeadlinePassed: { type: 'DeadlinePassed' },
 };
 const MESSAGE_TYPES = Object.keys(MESSAGES) as OrderMessage['type'][];

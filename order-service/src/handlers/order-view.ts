@@ -27,7 +27,14 @@ export function toView(o: ViewSource) {
     // Null until inventory priced the order (when it reserved the stock).
     totalCents: o.totalCents === null ? null : Number(o.totalCents),
     items: o.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: i.unitPriceCents == null ? null : Number(i.unitPriceCents) })),
-    history: o.history?.map((h) => ({ status: h.status, reason: h.reason, cause: h.causeType, causeEventId: h.causeEventId, at: h.at.toISOString() })),
+    history: o.history?.map((h) => ({
+      status: h.status,
+      reason: h.reason,
+      cause: h.causeType,
+      causeEventId: h.causeEventId,
+      actor: h.actor,
+      at: h.at.toISOString(),
+    })),
     createdAt: o.createdAt.toISOString(),
     updatedAt: o.updatedAt.toISOString(),
   };

@@ -5,7 +5,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { uuidv7 } from 'uuidv7';
 import { AppError, conflict, invalid, notFound } from '@shop/lib/errors';
-import { customerFor, mayAccess } from '@shop/lib/http/auth';
+import { callerOf, customerFor, mayAccess } from '@shop/lib/http/auth';
+import { logAdminAction, recordAdminAction, type AdminAction } from '@shop/lib/db/audit';
 import { subjectProblem } from '@shop/lib/auth/subject';
 import { sealPaymentToken } from '@shop/lib/payment-token';
 import { rateLimit } from '@shop/lib/http/rate-limit';
@@ -129,9 +130,24 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
         customerId: body.customerId!,
         sealedPaymentToken: sealPaymentToken(paymentToken, id, opts.paymentTokenKey),
       });
+      const actor = callerOf(request);
+      const principal = request.principal;
       const order: NewOrder = {
         state: placed.state,
         items: body.items,
+        actor,
+        // An admin placing for a customer is audited in the order's own statement.
+        audit:
+          principal?.kind === 'admin'
+            ? {
+                actor: principal.actor,
+                action: 'order.place',
+                subject: id,
+                before: null,
+                after: { customerId: placed.state.customerId, currency: body.currency, items: body.items },
+                requestId: String(request.id),
+              }
+            : undefined,
         idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
         deadlineAt: stepDeadline('CREATED', placedAt, placedAt, opts.deadlines)!,
         events: placed.events,
@@ -180,7 +196,8 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
         ...inserted!,
       };
       // The client's first GET (or wait) is served from here: the order as committed, version 0.
-      const firstEntry = { status: state.status, reason: null, causeType: 'PlaceOrder', causeEventId: null, at: inserted!.createdAt };
+      const firstEntry = { status: state.status, reason: null, causeType: 'PlaceOrder', causeEventId: null, actor, at: inserted!.createdAt };
+      if (order.audit) logAdminAction(request.log, order.audit);
       await opts.reader.put(state.id, { version: 0, view: toView({ ...placedView, history: [{ id: 0n, orderId: state.id, ...firstEntry }] }) });
       return reply.code(201).header('location', `/orders/${state.id}`).send(toView(placedView));
     },
@@ -244,18 +261,36 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
     async (request, reply) => {
       const { id } = request.params;
       if (request.principal?.kind === 'customer') await readOwn(request, id);
+      const admin = request.principal?.kind === 'admin' ? request.principal.actor : undefined;
+      const by = admin ? 'admin' : 'customer';
+      const reason = admin ? 'ADMIN_CANCELLED' : 'CUSTOMER_CANCELLED';
+      let audit: AdminAction | undefined;
       const stored = await opts.sql.transaction(async (tx) => {
-        const { change, stored } = await changeOrder(tx, id, { type: 'CancelOrder' }, { eventId: null, type: 'CancelOrder' }, opts.deadlines);
+        const cause = { eventId: null, type: 'CancelOrder', actor: callerOf(request) };
+        const { change, stored } = await changeOrder(tx, id, { type: 'CancelOrder', by }, cause, opts.deadlines);
         if (change.outcome === 'missing') throw notFound(`order ${id}`);
         // Anything but a status change is refused; throwing rolls back whatever was stored.
         if (change.outcome !== 'changed')
           throw conflict('order_not_cancellable', change.outcome === 'compensate' ? `order is ${change.from}` : `order is ${change.status}: ${change.why}`);
         await appendOrderEvents(tx, id, change.events, null, traceHeaders(request.trace));
+        // An admin's cancellation is audited in its own transaction: no audit row, no cancellation.
+        if (admin) {
+          audit = {
+            actor: admin,
+            action: 'order.cancel',
+            subject: id,
+            before: { status: change.from },
+            after: { status: 'CANCELLED', reason },
+            requestId: String(request.id),
+          };
+          await recordAdminAction(tx, audit);
+        }
         return stored;
       });
       await opts.feed.committed(stored);
-      request.log.info({ correlationId: id }, 'order cancelled by customer');
-      return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason: 'CUSTOMER_CANCELLED' });
+      if (audit) logAdminAction(request.log, audit);
+      request.log.info({ correlationId: id, by }, 'order cancelled');
+      return reply.code(202).send({ orderId: id, status: 'CANCELLED', reason });
     },
   );
 }

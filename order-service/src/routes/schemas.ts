@@ -49,6 +49,8 @@ const HistoryEntry = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   cause: Type.String(),
   causeEventId: Type.Union([Type.String(), Type.Null()]),
+  /** Who asked, through the API (`customer:<id>`, `admin:<actor>`); null for the workflow itself. */
+  actor: Type.Union([Type.String(), Type.Null()]),
   at: Type.String(),
 });
 
