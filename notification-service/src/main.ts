@@ -4,7 +4,8 @@ import { TOPICS } from '@shop/lib/events/catalog';
 import { runService } from '@shop/lib/service';
 import { PrismaClient } from './generated/prisma/client.ts';
 import { orderEventsHandler } from './handlers/orders.ts';
-import { webhookDelivery } from './handlers/webhook.ts';
+import { readWebhookOptions, webhookDelivery } from './handlers/webhook.ts';
+import { counter } from '@shop/lib/http/metrics';
 import { notificationRoutes } from './routes/notifications.ts';
 
 await runService<PrismaClient>({
@@ -14,11 +15,15 @@ await runService<PrismaClient>({
   PrismaClient,
   setup: async (ctx) => {
     const env = new EnvReader();
-    const webhookUrl = env.optional('NOTIFY_WEBHOOK_URL');
-    const webhookAttempts = env.int('NOTIFY_WEBHOOK_ATTEMPTS', 5, { min: 1, max: 100 });
+    const webhook = readWebhookOptions(env);
     env.done();
     await ctx.app.register(notificationRoutes, { prisma: ctx.prisma });
-    const deliver = webhookDelivery(ctx.prisma, webhookUrl, ctx.logger, webhookAttempts);
-    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql, webhookUrl ? 'webhook' : 'log', deliver));
+    const deadLetters = counter(ctx.registry, {
+      name: 'webhook_dead_letters_total',
+      help: 'Notifications whose webhook delivery was given up',
+      labelNames: [],
+    });
+    const deliver = webhookDelivery(ctx.prisma, webhook, ctx.logger, deadLetters);
+    await ctx.consume([TOPICS.order], orderEventsHandler(ctx.sql, webhook ? 'webhook' : 'log', deliver));
   },
 });

@@ -27,7 +27,9 @@ describe('event catalog', () => {
       /^\/items\/0\/quantity /,
     );
     expect(payloadProblem('OrderCreated', { orderId, customerId: 'c', currency: 'EUR', items: [] })).toMatch(/^\/items /);
-    expect(payloadProblem('PaymentRequested', { orderId, amountCents: 100, currency: 'EUR', paymentToken: 'tok_ok' })).toMatch(/^\/sealedPaymentToken /);
+    expect(payloadProblem('PaymentRequested', { orderId, customerId: 'c', amountCents: 100, currency: 'EUR', paymentToken: 'tok_ok' })).toMatch(
+      /^\/sealedPaymentToken /,
+    );
     expect(payloadProblem('StockReserved', { orderId, currency: 'EUR', totalCents: 100, lines: [{ sku: 'A', quantity: 1 }] })).toMatch(
       /^\/lines\/0\/unitPriceCents /,
     );
