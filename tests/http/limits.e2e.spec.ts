@@ -139,6 +139,16 @@ describe('resource bounds', { timeout: 120_000 }, () => {
     expect(body.answer).toMatch(/^HTTP\/1\.1 408/);
   });
 
+  it('echoes a short correlation id, and replaces one of any length or bytes with its own', async () => {
+    const echoed = async (given: string) => (await fetch(`${orderUrl(0)}/healthz`, { headers: { 'x-correlation-id': given } })).headers.get('x-correlation-id');
+    expect(await echoed('checkout-42.retry:1')).toBe('checkout-42.retry:1');
+    for (const hostile of ['x'.repeat(5_000), 'two words', 'crlf\tinjection', '"quoted"'])
+      expect({ hostile: hostile.slice(0, 12), echoed: await echoed(hostile) }).toEqual({
+        hostile: hostile.slice(0, 12),
+        echoed: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+  });
+
   it('runs Redis with a memory bound that refuses writes rather than evicting Idempotency-Keys', async () => {
     const [, maxmemory] = (await redis.config('GET', 'maxmemory')) as string[];
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
