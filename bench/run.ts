@@ -14,6 +14,7 @@ import { profileBench } from './profile.ts';
 import { relayBench } from './relay.ts';
 import { runtimesBench } from './runtimes.ts';
 import { workflowSqlBench } from './workflow-sql.ts';
+import { strictJsonBench } from './strict-json.ts';
 import { drained, openLoop, peakRss, place, stock, withRelayPaused } from './stack.ts';
 import { percentile, summarize, table } from './stats.ts';
 
@@ -134,6 +135,7 @@ const benches: Record<string, () => Promise<void>> = {
   auth: () => authBench(),
   ceiling: async () => void (await ceilingBench()),
   'workflow-sql': () => workflowSqlBench(),
+  'strict-json': () => strictJsonBench(),
   profile: async () => void (await profileBench()),
   runtimes: runtimesBench,
   rolling: () => rollingBench(),

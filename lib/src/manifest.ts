@@ -1,7 +1,7 @@
 // The one list of the system's processes: each service's name, port, database and the topics it
 // publishes and consumes. The stack scripts, the infrastructure script, the database list, the
 // relay's slots, the operations console and the compose file check all read it, so adding a
-// service starts here (README: "Adding a service").
+// service starts here (docs/architecture.md, "Adding a service").
 export const SERVICES = [
   {
     name: 'order-service',

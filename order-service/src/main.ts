@@ -23,7 +23,7 @@ await runService<PrismaClient>({
   PrismaClient,
   setup: async (ctx) => {
     const env = new EnvReader();
-    // Each step of an order has its own deadline, and the whole order one more (README, "Deadlines").
+    // Each step of an order has its own deadline, and the whole order one more (docs/reliability.md, "Deadlines").
     const deadlines = {
       reservationMs: env.int('ORDER_RESERVATION_DEADLINE_MS', 30_000, { min: 100 }),
       paymentMs: env.int('ORDER_PAYMENT_DEADLINE_MS', 60_000, { min: 100 }),
@@ -41,7 +41,7 @@ await runService<PrismaClient>({
       refreshMs: env.int('ORDER_ADMISSION_REFRESH_MS', 500, { min: 50, max: 1_000 }),
       retryAfterSeconds: env.int('ORDER_ADMISSION_RETRY_AFTER_S', 2, { min: 1, max: 60 }),
     };
-    // The order cache (README, "Order status without polling"): an open order's entry lives at most
+    // The order cache (docs/http-api.md, "Order status without polling"): an open order's entry lives at most
     // this long (what bounds a fence lost to a crash between commit and fence); a terminal one longer.
     const openTtlSeconds = env.int('ORDER_CACHE_TTL_S', 30, { min: 1, max: 86_400 });
     const terminalTtlSeconds = env.int('ORDER_CACHE_TERMINAL_TTL_S', 3_600, { min: 1, max: 604_800 });

@@ -1,4 +1,4 @@
-// Every relay option, read from the environment and validated at start (defaults documented in README).
+// Every relay option, read from the environment and validated at start (defaults documented in docs/architecture.md, "outbox-relay").
 import { readTracingOptions, type TracingOptions } from '@shop/lib/tracing/options';
 import { EnvReader, readCommonConfig } from '@shop/lib/config';
 import { SERVICE_DATABASES, serviceDatabaseUrl, type ServiceDatabase } from '@shop/lib/db/databases';

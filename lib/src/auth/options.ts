@@ -1,5 +1,5 @@
 // Who may call the customer and admin routes: settings from AUTH_* variables, validated with the
-// rest of a process's configuration (README, "Authentication").
+// rest of a process's configuration (docs/security.md, "Authentication").
 import type { EnvReader } from '../config.ts';
 
 /** Signature algorithms accepted per key source; anything else (`none`, HS with a public key) is refused. */
