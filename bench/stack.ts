@@ -139,7 +139,7 @@ export async function drained(): Promise<void> {
   await waitFor(
     async () => {
       unreachable++;
-      const res = await fetch(`${urlOf(opsConsole)}/api/overview`);
+      const res = await fetch(`${urlOf(opsConsole)}/api/overview`, { headers: { authorization: `Bearer ${process.env.ADMIN_TOKEN ?? 'dev-admin-token'}` } });
       const o = (await res.json()) as Overview;
       if (res.status !== 200 || !o.relayUp) return false; // the console or the relay is not up yet
       unreachable = 0;

@@ -112,7 +112,10 @@ describe('tracing through the outbox', { timeout: 120_000 }, () => {
     const opsConsole = await startProcess('ops-console', {
       env: { TRACE_UI_URL: 'http://jaeger.example/trace', ORDER_SERVICE_URL: stack.url('order-service') },
     });
-    const lookup = (await (await fetch(`${opsConsole.url}/api/orders/${orderId}`)).json()) as { traceId: string; traceUrl: string };
+    const lookup = (await (await fetch(`${opsConsole.url}/api/orders/${orderId}`, { headers: { authorization: 'Bearer test-admin-token' } })).json()) as {
+      traceId: string;
+      traceUrl: string;
+    };
     expect(lookup).toMatchObject({ traceId, traceUrl: `http://jaeger.example/trace/${traceId}` });
   });
 

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import { AjvCompiler } from '@fastify/ajv-compiler';
 import type { AnySchema } from 'ajv';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchemaCompiler } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
@@ -58,7 +58,8 @@ export function createApp(options: AppOptions): FastifyInstance {
       const given = request.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: true,
+    // Fastify's own per-request lines are off: the onResponse hook below logs one line per request.
+    logController: new LogController({ disableRequestLogging: true }),
     // Receiving a request is bounded (a response, a long poll or an event stream is not): a
     // client that trickles its headers or body is answered 408 and its socket closed. Node checks
     // those deadlines every connectionsCheckingInterval (30 s by default: too coarse for them).

@@ -25,12 +25,17 @@ const REPORTED_BY_US = /^(Crash: |Restarting the consumer in )/;
 // connection) finds no match: its caller already had that failure.
 const CONNECTION = /^(Connection error: |Connection timeout$|Failed to connect to broker, reconnecting$|Closed connection$|Response without match$)/;
 
+const SEND_RETRY = 'Failed to send messages: ';
+
 export type Level = 'warn' | 'debug';
 
 /** The level for one kafkajs line (kafkajs levels: ERROR 1, WARN 2, INFO 4, DEBUG 5). */
 export function kafkajsLineLevel(level: number, message: string, fields: Record<string, unknown>): Level {
   if (level > (logLevel.WARN as number)) return 'debug';
   if (EXPECTED.has(message) || REPORTED_BY_US.test(message) || CONNECTION.test(message)) return 'debug';
+  // The producer's own retry of a send (a partition's leader moving on a fresh broker): when the
+  // retries run out, the send fails to the relay, which reports it.
+  if (message.startsWith(SEND_RETRY) && RETRIED_BY_KAFKAJS.has(message.slice(SEND_RETRY.length))) return 'debug';
   if (message.startsWith('Response ')) {
     const error = typeof fields.error === 'string' ? fields.error : '';
     // CreateTopics answers "Topic creation errors" for a topic that already exists; ensureTopics treats that as done.

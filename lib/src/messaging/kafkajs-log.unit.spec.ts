@@ -15,6 +15,7 @@ describe('kafkajsLineLevel', () => {
     expect(kafkajsLineLevel(logLevel.ERROR, 'Restarting the consumer in 300ms', {})).toBe('debug');
     expect(kafkajsLineLevel(logLevel.ERROR, 'Connection error: write after end', {})).toBe('debug');
     expect(kafkajsLineLevel(logLevel.WARN, 'Response without match', { correlationId: 5 })).toBe('debug');
+    expect(kafkajsLineLevel(logLevel.WARN, 'Failed to send messages: This server is not the leader for that topic-partition', { retryCount: 0 })).toBe('debug');
   });
 
   it('keeps a protocol error kafkajs does not retry, and anything it does not know', () => {
@@ -25,6 +26,7 @@ describe('kafkajsLineLevel', () => {
       kafkajsLineLevel(logLevel.ERROR, 'Response SaslAuthenticate(key: 36, version: 1)', { error: 'Request is not valid given the current SASL state' }),
     ).toBe('warn');
     expect(kafkajsLineLevel(logLevel.WARN, 'Consumer group received unsubscribed topics', {})).toBe('warn');
+    expect(kafkajsLineLevel(logLevel.WARN, 'Failed to send messages: Topic authorization failed', {})).toBe('warn');
     expect(kafkajsLineLevel(logLevel.ERROR, 'Offset out of range, resetting to default offset', {})).toBe('warn');
   });
 
