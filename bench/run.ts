@@ -93,6 +93,7 @@ async function smoke(): Promise<void> {
   process.env.BENCH_RUNS = '1';
   await ceilingBench(1, 1, false);
   await workflowSqlBench([20], 2, 1, false);
+  await strictJsonBench(1_000, 1, 1);
   await stackUp();
   const pg = await import('pg');
   const { serviceDatabaseUrl } = await import('@shop/lib/db/databases');

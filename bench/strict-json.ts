@@ -24,8 +24,12 @@ function nsPerBody(parse: (text: string) => unknown, rounds: number): number {
   return ns;
 }
 
-export async function strictJsonBench(rounds = Number(process.env.BENCH_ROUNDS ?? 200_000), runs = Number(process.env.BENCH_RUNS ?? 5)): Promise<void> {
-  const tps = median(await pgbenchCeiling(10, 1));
+export async function strictJsonBench(
+  rounds = Number(process.env.BENCH_ROUNDS ?? 200_000),
+  runs = Number(process.env.BENCH_RUNS ?? 5),
+  ceilingSeconds = 10,
+): Promise<void> {
+  const tps = median(await pgbenchCeiling(ceilingSeconds, 1));
   const plain: number[] = [];
   const strict: number[] = [];
   for (let r = 0; r < runs; r++) {

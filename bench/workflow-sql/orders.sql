@@ -1,9 +1,9 @@
 -- One order's SQL in the orders database as order-service issued it with one transaction per
--- message (captured with log_statement=all, 2026-11-26): placement, then StockReserved, then PaymentCaptured.
+-- message (captured with log_statement=all, 2026-11-26; the payment token's column renamed since): placement, then StockReserved, then PaymentCaptured.
 SELECT gen_random_uuid() AS order_id, gen_random_uuid() AS key, 'BENCH-' || (random() * 199)::int AS sku \gset
 BEGIN;
 WITH o AS (
-  INSERT INTO orders (id, customer_id, currency, payment_token, status, total_cents, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
+  INSERT INTO orders (id, customer_id, currency, sealed_payment_token, status, total_cents, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
   VALUES (:order_id::uuid, 'bench', 'EUR', 'tok_ok', 'CREATED', 100::bigint, :key::text, md5(:key::text), now() + interval '1 day', now() + interval '30 seconds')
   RETURNING id, created_at, updated_at
 ), lines AS (
@@ -24,7 +24,7 @@ SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.c
 COMMIT;
 BEGIN;
 INSERT INTO processed_events (consumer, event_id, event_type, topic, partition, "offset") VALUES ('order-service', gen_random_uuid(), 'StockReserved', 'inventory.events', 0, 1) ON CONFLICT DO NOTHING;
-SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = :order_id::uuid FOR UPDATE;
+SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, sealed_payment_token FROM orders WHERE id = :order_id::uuid FOR UPDATE;
 WITH o AS (
   UPDATE orders SET status = 'PAYMENT_PENDING', cancel_reason = NULL, version = version + 1, updated_at = now() WHERE id = :order_id::uuid RETURNING id
 )
@@ -39,7 +39,7 @@ SELECT e.id, e.aggregate_type, e.aggregate_id, e.type, e.payload, e.headers, e.c
 COMMIT;
 BEGIN;
 INSERT INTO processed_events (consumer, event_id, event_type, topic, partition, "offset") VALUES ('order-service', gen_random_uuid(), 'PaymentCaptured', 'payment.events', 0, 1) ON CONFLICT DO NOTHING;
-SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, payment_token FROM orders WHERE id = :order_id::uuid FOR UPDATE;
+SELECT id::text, customer_id, status, cancel_reason, currency, total_cents, sealed_payment_token FROM orders WHERE id = :order_id::uuid FOR UPDATE;
 WITH o AS (
   UPDATE orders SET status = 'COMPLETED', cancel_reason = NULL, version = version + 1, updated_at = now() WHERE id = :order_id::uuid RETURNING id
 )

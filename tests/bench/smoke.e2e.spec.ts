@@ -14,6 +14,7 @@ describe('bench smoke', { timeout: 180_000 }, () => {
   it('runs every benchmark script briefly', async () => {
     const { stdout } = await exec(process.execPath, ['bench/run.ts', 'smoke'], { cwd: REPO_ROOT, timeout: 170_000 });
     expect(stdout).toMatch(/tx\/s \| [\d,]+/);
+    expect(stdout).toMatch(/\| added per request \| -?\d+ \|/);
     expect(stdout).toMatch(/POST \/orders, \d+ in flight, relay paused, orders\/s \| [\d,]+/);
     expect(stdout).toMatch(/\| as-built \| 20 orders\/s \| \d+ \|/);
     expect(stdout).toMatch(/\| one-per-db \| 20 orders\/s \| \d+ \|/);
