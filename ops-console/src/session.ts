@@ -3,7 +3,7 @@
 // outside local use) signed with CONSOLE_SESSION_SECRET, so any console replica can check it and
 // the token itself is never kept by the browser. A request with a valid cookie is an admin's; one
 // that changes something must also carry the session's CSRF token (x-csrf-token), which the page
-// reads from GET /api/session: a form on another site cannot.
+// reads from GET /api/me: a form on another site cannot.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -84,7 +84,7 @@ async function plugin(app: FastifyInstance, opts: SessionOptions & { auth: AuthO
     const writes = request.method !== 'GET' && request.method !== 'HEAD' && request.routeOptions.config.auth !== 'public';
     const csrf = request.headers['x-csrf-token'];
     if (writes && (typeof csrf !== 'string' || !same(csrf, csrfOf(opts, cookie)))) {
-      throw new AppError('forbidden', "this request needs the session's x-csrf-token (GET /api/session)", { status: 403 });
+      throw new AppError('forbidden', "this request needs the session's x-csrf-token (GET /api/me)", { status: 403 });
     }
   });
 
@@ -119,7 +119,7 @@ async function plugin(app: FastifyInstance, opts: SessionOptions & { auth: AuthO
     },
   );
 
-  app.get('/api/session', { config: { auth: 'admin' } }, async (request) => ({
+  app.get('/api/me', { config: { auth: 'admin' } }, async (request) => ({
     actor: request.principal?.kind === 'admin' ? request.principal.actor : null,
     // Only a cookie session needs one; a bearer caller sends its token instead.
     csrfToken: request.consoleSession ? csrfOf(opts, request.consoleSession) : null,

@@ -39,7 +39,7 @@ afterAll(async () => {
 
 describe('operations page', { timeout: 180_000 }, () => {
   it('lets only a signed-in admin in: 401 without a session, a strict HttpOnly cookie, CSRF on writes', async () => {
-    for (const path of ['/api/overview', `/api/orders/${crypto.randomUUID()}`, '/api/session'])
+    for (const path of ['/api/overview', `/api/orders/${crypto.randomUUID()}`, '/api/me'])
       expect({ path, status: (await fetch(`${opsConsole.url}${path}`)).status }).toEqual({ path, status: 401 });
     // An offset no dead letter has: a request let through answers 404 and replays nothing.
     const replay = { topic: 'order.events.dlq', partition: 0, offset: '999999999' };
