@@ -71,6 +71,14 @@ function waitMs(timeout: string | undefined): number {
   return ms;
 }
 
+/** An admin placing for a customer is audited, in the order's own statement; a customer is not. */
+function placementAudit(request: FastifyRequest, orderId: string, body: PlaceOrderBody): AdminAction | undefined {
+  const p = request.principal;
+  if (p?.kind !== 'admin') return undefined;
+  const after = { customerId: body.customerId, currency: body.currency, items: body.items };
+  return { actor: p.actor, action: 'order.place', subject: orderId, before: null, after, requestId: String(request.id) };
+}
+
 const customerProblem = (field: string, message: string) =>
   new AppError('validation', 'the request does not match the schema', { status: 400, details: { errors: [{ field, message }] } });
 
@@ -131,23 +139,11 @@ export async function orderRoutes(fastify: FastifyInstance, opts: OrderRouteOpti
         sealedPaymentToken: sealPaymentToken(paymentToken, id, opts.paymentTokenKey),
       });
       const actor = callerOf(request);
-      const principal = request.principal;
       const order: NewOrder = {
         state: placed.state,
         items: body.items,
         actor,
-        // An admin placing for a customer is audited in the order's own statement.
-        audit:
-          principal?.kind === 'admin'
-            ? {
-                actor: principal.actor,
-                action: 'order.place',
-                subject: id,
-                before: null,
-                after: { customerId: placed.state.customerId, currency: body.currency, items: body.items },
-                requestId: String(request.id),
-              }
-            : undefined,
+        audit: placementAudit(request, id, body),
         idempotency: { key: idem.key, fingerprint: idem.fingerprint, expiresAt: new Date(Date.now() + opts.idempotencyTtlMs) },
         deadlineAt: stepDeadline('CREATED', placedAt, placedAt, opts.deadlines)!,
         events: placed.events,
