@@ -48,9 +48,10 @@ export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[])
   const envelopes = orders.flatMap((o) => toEnvelopes(o.state.id, o.events, null, o.trace));
   const statement = [
     `WITH o AS (
-       INSERT INTO orders (id, customer_id, currency, sealed_payment_token, status, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at)
+       INSERT INTO orders (id, customer_id, currency, sealed_payment_token, status, idempotency_key, request_fingerprint, idempotency_expires_at, deadline_at, created_at)
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS n(id uuid, customer_id text, currency text, sealed_payment_token text, status text,
-                                                        idempotency_key text, request_fingerprint text, idempotency_expires_at timestamptz, deadline_at timestamptz)
+                                                        idempotency_key text, request_fingerprint text, idempotency_expires_at timestamptz, deadline_at timestamptz,
+                                                        created_at timestamptz)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id, created_at, updated_at
      ), lines AS (
@@ -59,8 +60,8 @@ export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[])
          FROM jsonb_to_recordset($2::jsonb) AS l(order_id uuid, line_no int, sku text, quantity int)
         WHERE l.order_id IN (SELECT id FROM o)
      ), history AS (
-       INSERT INTO order_history (order_id, status, cause_type, actor)
-       SELECT o.id, 'CREATED', 'PlaceOrder', n.actor FROM o JOIN jsonb_to_recordset($1::jsonb) AS n(id uuid, actor text) ON n.id = o.id
+       INSERT INTO order_history (order_id, status, cause_type, actor, at)
+       SELECT o.id, 'CREATED', 'PlaceOrder', n.actor, o.created_at FROM o JOIN jsonb_to_recordset($1::jsonb) AS n(id uuid, actor text) ON n.id = o.id
      ), audit AS (
        INSERT INTO admin_audit (actor, action, subject, before, after, request_id)
        SELECT a.actor, a.action, a.subject, a.before, a.after, a.request_id
@@ -81,6 +82,9 @@ export async function insertOrders(db: SqlDatabase, orders: readonly NewOrder[])
         request_fingerprint: idempotency?.fingerprint ?? null,
         idempotency_expires_at: idempotency?.expiresAt.toISOString() ?? null,
         deadline_at: deadlineAt.toISOString(),
+        // The moment every deadline of the order counts from (the first one is computed from it
+        // already): its placement time and first history entry say the same instant.
+        created_at: state.placedAt.toISOString(),
         actor,
       })),
     ),
