@@ -3,7 +3,7 @@
 // customer routes) or `auth: 'admin'` (stock writes, DLQ replay, the console). Runs on onRequest,
 // before the body is even read, so a refused caller costs no parsing and writes nothing.
 // docs/http-api.md, "Authentication".
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
@@ -97,6 +97,11 @@ export const authentication = fp(plugin, { name: 'authentication', fastify: '5.x
 export function callerOf(request: FastifyRequest): string {
   const p = request.principal;
   return p?.kind === 'customer' ? `customer:${p.customerId}` : p?.kind === 'admin' ? `admin:${p.actor}` : `ip:${request.ip}`;
+}
+
+/** A caller (callerOf, or another client name) as a short fixed-size key part: any id, any bytes. */
+export function callerKey(caller: string): string {
+  return createHash('sha256').update(caller).digest('base64url').slice(0, 22);
 }
 
 /** May this caller see and act on an order of `customerId`? (Anyone with AUTH_MODE=off.) */

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
-import { callerOf } from './auth.ts';
+import { callerKey, callerOf } from './auth.ts';
 
 export interface IdempotencyOptions {
   redis: Redis;
@@ -90,7 +90,7 @@ async function plugin(app: FastifyInstance, opts: IdempotencyOptions) {
     const route = `${request.method} ${request.routeOptions.url}`;
     // A key is the caller's own, per route (as the payment APIs scope theirs): another caller's
     // same key is a different key, so it can neither replay nor squat the first caller's.
-    const scoped = `${createHash('sha256').update(callerOf(request)).digest('base64url').slice(0, 22)}.${key}`;
+    const scoped = `${callerKey(callerOf(request))}.${key}`;
     const redisKey = `idem:${opts.service}:${route}:${scoped}`;
     request.idempotency = { key: scoped, fingerprint: print };
     const claim: StoredResponse = { state: 'in_flight', fingerprint: print };

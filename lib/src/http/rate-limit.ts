@@ -3,11 +3,10 @@
 // problem+json with Retry-After until the window ends. If Redis cannot be asked, the request
 // goes through: the admission door and the database still bound the load, and a rate limit
 // must not turn a Redis blip into an outage.
-import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.ts';
-import { callerOf } from './auth.ts';
+import { callerKey, callerOf } from './auth.ts';
 
 export interface RateLimit {
   redis: Redis;
@@ -23,10 +22,7 @@ export interface RateLimit {
 export function rateLimit(opts: RateLimit) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     if (opts.limit <= 0) return;
-    const client = createHash('sha256')
-      .update((opts.clientOf ?? callerOf)(request))
-      .digest('base64url')
-      .slice(0, 22);
+    const client = callerKey((opts.clientOf ?? callerOf)(request));
     const now = Date.now();
     const window = Math.floor(now / opts.windowMs);
     const key = `rl:${opts.name}:${client}:${window}`;
